@@ -1,0 +1,24 @@
+from snakemake.utils import min_version
+
+min_version("9.19")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/download_model.smk"
+include: "workflow/rules/prepare_benchmark.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/rule_grade.smk"
+include: "workflow/rules/model_grade.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/targets.smk"
+
+
+rule all:
+    default_target: True
+    """The whole protocol: every model on every benchmark, and the tables."""
+    input:
+        final_targets(),
+    localrule: True

@@ -1,0 +1,214 @@
+"""``python -m justeval <stage>``: the command behind every pipeline rule.
+
+Each command writes its log (and the output of the engine processes it starts)
+to ``--log``; if it fails, one line naming the problem goes to the console.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from .parquet_io import DataError
+
+log = logging.getLogger("justeval")
+
+
+def _json(text: str) -> dict:
+    return json.loads(text) if text else {}
+
+
+@contextlib.contextmanager
+def job_log(path: str | None):
+    """Send this process's stdout/stderr (and its children's) to ``path``.
+
+    Yields a stream on the original stderr, for the one-line error message.
+    """
+    if not path:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+        yield sys.stderr
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    console = os.fdopen(os.dup(2), "w", buffering=1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(path, "w") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        yield console
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_download_model(args) -> None:
+    from .models import download_model, write_manifest
+
+    cache = None if args.hub_cache in ("", "default") else args.hub_cache
+    write_manifest(download_model(_json(args.settings), cache), args.manifest)
+
+
+def cmd_build_tiny_model(args) -> None:
+    from .models import build_tiny, write_manifest
+
+    write_manifest(build_tiny(_json(args.settings), args.weights), args.manifest)
+
+
+def cmd_prepare_benchmark(args) -> None:
+    from .benchmarks import prepare
+    from .parquet_io import write_parquet
+    from .schemas import BENCHMARK
+
+    settings = _json(args.settings)
+    frame, metadata = prepare(args.name, settings["source"], settings.get("limit"), settings.get("sha256"))
+    write_parquet(frame, args.output, BENCHMARK, metadata)
+    log.info("%s: %d problems from %s", args.name, len(frame), settings["source"])
+
+
+def cmd_generate(args) -> None:
+    from .generate import run
+
+    run(
+        args.benchmark,
+        args.model_manifest,
+        args.model,
+        args.shard,
+        _json(args.settings),
+        _json(args.engine_options),
+        args.output,
+    )
+
+
+def cmd_rule_grade(args) -> None:
+    from .rule_grade import run
+
+    run(args.input, args.benchmark, _json(args.settings), args.output)
+
+
+def cmd_model_grade(args) -> None:
+    from .model_grade import run
+
+    run(
+        args.benchmark,
+        args.generations,
+        args.grades,
+        (args.verifier_manifest or [None])[0],
+        (args.prompt or [None])[0],
+        _json(args.settings),
+        _json(args.engine_options),
+        args.output,
+    )
+
+
+def cmd_aggregate(args) -> None:
+    from .aggregate import run_aggregate
+
+    run_aggregate(
+        args.input, args.benchmark, args.model, args.benchmark_name, _json(args.settings), args.output
+    )
+
+
+def cmd_table(args) -> None:
+    from .aggregate import run_table
+
+    run_table(args.scores, _json(args.settings), args.accuracy, args.scores_out)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m justeval", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name, func, help_):
+        s = sub.add_parser(name, help=help_)
+        s.set_defaults(func=func)
+        s.add_argument("--log", help="log file (default: the console)")
+        return s
+
+    s = command("download-model", cmd_download_model, "resolve a hub or local model into a manifest")
+    s.add_argument("--settings", required=True, help="model identity (JSON)")
+    s.add_argument("--hub-cache", default="default", help="cache folder; 'default': huggingface_hub's own")
+    s.add_argument("--manifest", required=True)
+
+    s = command("build-tiny-model", cmd_build_tiny_model, "build a tiny local model (tests, smoke run)")
+    s.add_argument("--settings", required=True)
+    s.add_argument("--weights", required=True, help="folder for the weights")
+    s.add_argument("--manifest", required=True)
+
+    s = command("prepare-benchmark", cmd_prepare_benchmark, "canonical Parquet of one benchmark")
+    s.add_argument("--name", required=True)
+    s.add_argument("--settings", required=True, help='JSON: {"source", "limit", "sha256"}')
+    s.add_argument("--output", required=True)
+
+    s = command("generate", cmd_generate, "sample one shard with vLLM")
+    s.add_argument("--benchmark", required=True)
+    s.add_argument("--model-manifest", required=True)
+    s.add_argument("--model", required=True, help="model alias")
+    s.add_argument("--shard", type=int, required=True)
+    s.add_argument("--settings", required=True)
+    s.add_argument("--engine-options", default="{}")
+    s.add_argument("--output", required=True)
+
+    s = command("rule-grade", cmd_rule_grade, "grade a generations file with a rule grader")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--benchmark", required=True, help="canonical benchmark file with the gold answers")
+    s.add_argument("--settings", default='{"grader": "justeval", "timeout": 5}')
+
+    s = command("model-grade", cmd_model_grade, "verifier model on the rule grader's rejections")
+    s.add_argument("--benchmark", required=True)
+    s.add_argument("--generations", nargs="+", required=True)
+    s.add_argument("--grades", nargs="+", required=True)
+    s.add_argument("--verifier-manifest", nargs="*")
+    s.add_argument("--prompt", nargs="*")
+    s.add_argument("--settings", required=True)
+    s.add_argument("--engine-options", default="{}")
+    s.add_argument("--output", required=True)
+
+    s = command("aggregate", cmd_aggregate, "metrics of one model on one benchmark")
+    s.add_argument("input", help="verdicts file")
+    s.add_argument("output")
+    s.add_argument("--benchmark", required=True)
+    s.add_argument("--model", required=True)
+    s.add_argument("--benchmark-name", required=True)
+    s.add_argument("--settings", required=True)
+
+    s = command("table", cmd_table, "the cross-model tables")
+    s.add_argument("scores", nargs="+")
+    s.add_argument("--settings", required=True)
+    s.add_argument("--accuracy", nargs="+", required=True)
+    s.add_argument("--scores", dest="scores_out", nargs="+", required=True)
+    return p
+
+
+EXPECTED_ERRORS = (DataError, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    with job_log(args.log) as console:
+        try:
+            args.func(args)
+        except Exception as exc:
+            from .config import ConfigError
+            from .models import ModelError
+
+            log.error("%s failed:\n%s", args.command, traceback.format_exc())
+            expected = isinstance(exc, (*EXPECTED_ERRORS, ConfigError, ModelError))
+            where = f" (log: {args.log})" if args.log else ""
+            kind = "" if expected else f"{type(exc).__name__}: "
+            print(f"justeval {args.command}: error: {kind}{exc}{where}", file=console, flush=True)
+            return 1
+    return 0

@@ -1,0 +1,398 @@
+"""Configuration: short validation errors, model aliases, shards and seeds.
+
+This module is imported by the Snakefile at parse time (every SLURM job parses
+it again), so it only imports the standard library, jsonschema and yaml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .hashing import canonical_json, sha256_file
+
+# Folders under results/ that are not model aliases.
+RESERVED_ALIASES = frozenset({"models", "logs", "runtime", "tables"})
+
+# Keys of the `generation` section that change samples (shard_size does not:
+# it only decides how samples are grouped into jobs).
+SAMPLING_KEYS = (
+    "prompt",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "base_seed",
+    "dtype",
+    "max_model_len",
+)
+
+MODEL_SOURCES = ("hub", "path", "tiny")
+VERIFIER_PLACEHOLDERS = ("{question}", "{gold_answer}", "{llm_response}")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with a one-line message naming the key."""
+
+
+# --------------------------------------------------------------------------
+# schema validation with short messages
+
+
+def _key_path(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _short_message(error) -> str:
+    where = _key_path(error.absolute_path)
+    validator = error.validator
+    if validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = ", ".join(sorted(error.schema.get("properties", {})))
+        keys = ", ".join(repr(k) for k in extra)
+        return f"{where}: unknown key {keys} (known keys: {known})"
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"{where}: missing required key '{missing}'"
+    if validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{where}: expected {expected}, got {error.instance!r}"
+    if validator == "enum":
+        allowed = ", ".join(repr(v) for v in error.validator_value)
+        return f"{where}: {error.instance!r} is not one of {allowed}"
+    if validator == "pattern":
+        return f"{where}: {error.instance!r} does not match {error.validator_value!r}"
+    if validator == "anyOf":
+        return f"{where}: expected a model name or a model entry, got {error.instance!r}"
+    return f"{where}: {error.message}"
+
+
+def load_schema(schema_path: str | Path) -> dict:
+    import yaml
+
+    with open(schema_path) as fh:
+        return yaml.safe_load(fh)
+
+
+def schema_errors(config: dict, schema: dict) -> list[str]:
+    """All schema violations of ``config`` as short one-line messages."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(
+        validator.iter_errors(config),
+        key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]),
+    )
+    return [_short_message(e) for e in errors]
+
+
+def check_schema(config: dict, schema_path: str | Path) -> None:
+    """Raise ConfigError with the first schema violation, in one line."""
+    errors = schema_errors(config, load_schema(schema_path))
+    if errors:
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(f"config error: {errors[0]}{more}")
+
+
+# --------------------------------------------------------------------------
+# models
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model entry, resolved: its alias and where its weights come from."""
+
+    alias: str
+    source: str  # hub | path | tiny
+    hub: str | None = None
+    revision: str | None = None
+    path: str | None = None
+    tiny: dict | None = None
+    generation: dict | None = None
+
+    def identity(self) -> dict:
+        """What identifies the weights; part of every generation setting."""
+        if self.source == "hub":
+            return {"hub": self.hub, "revision": self.revision}
+        if self.source == "path":
+            return {"path": self.path}
+        return {"tiny": self.tiny}
+
+
+def _default_alias(entry: dict) -> str | None:
+    if "hub" in entry:
+        return entry["hub"].rsplit("/", 1)[-1]
+    if "path" in entry:
+        return Path(entry["path"]).name or None
+    return None
+
+
+def model_spec(entry: dict, where: str) -> ModelSpec:
+    given = [k for k in MODEL_SOURCES if k in entry]
+    if len(given) != 1:
+        what = "none" if not given else " and ".join(given)
+        raise ConfigError(f"config error: {where}: give exactly one of 'hub', 'path' or 'tiny' (got {what})")
+    source = given[0]
+    alias = entry.get("name") or _default_alias(entry)
+    if not alias or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", alias):
+        raise ConfigError(f"config error: {where}.name: cannot derive a path-safe alias; set 'name'")
+    if alias in RESERVED_ALIASES:
+        raise ConfigError(
+            f"config error: {where}.name: {alias!r} is reserved for results/{alias}/; pick another name"
+        )
+    if source != "hub" and "revision" in entry:
+        raise ConfigError(f"config error: {where}.revision: only hub models have a revision")
+    if source == "path":
+        path = Path(entry["path"]).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"config error: {where}.path: no such folder: {entry['path']}")
+        if not (path / "config.json").is_file():
+            raise ConfigError(
+                f"config error: {where}.path: {entry['path']} holds no config.json (not a model folder)"
+            )
+    tiny = None
+    if source == "tiny":
+        tiny = {"kind": "random", "seed": 0, "corpus": [], **entry["tiny"]}
+        tiny["corpus"] = [str(c) for c in tiny["corpus"]]
+    return ModelSpec(
+        alias=alias,
+        source=source,
+        hub=entry.get("hub"),
+        revision=entry.get("revision", "main") if source == "hub" else None,
+        path=str(Path(entry["path"]).expanduser()) if source == "path" else None,
+        tiny=tiny,
+        generation=dict(entry.get("generation") or {}),
+    )
+
+
+# --------------------------------------------------------------------------
+# benchmarks
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    name: str
+    n_samples: int
+    shard_size: int
+    source: str
+    limit: int | None = None
+    sha256: str | None = None
+
+    @property
+    def n_shards(self) -> int:
+        return -(-self.n_samples // self.shard_size)
+
+    def shard_samples(self, shard: int) -> tuple[int, int]:
+        """Half-open range of sample indices of a shard.
+
+        Shard s always holds indices [s*shard_size, (s+1)*shard_size), cut at
+        N: raising N adds shards and leaves full shards untouched.
+        """
+        start = shard * self.shard_size
+        if not 0 <= start < self.n_samples:
+            raise ValueError(f"{self.name}: shard {shard} out of range (N={self.n_samples})")
+        return start, min(start + self.shard_size, self.n_samples)
+
+    def is_url(self) -> bool:
+        return is_url(self.source)
+
+
+def is_url(source: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", source)) and not source.startswith("file://")
+
+
+def resolve_source(template: str, name: str) -> str:
+    if "{name}" in template:
+        return template.replace("{name}", name)
+    if is_url(template):
+        return template.rstrip("/") + f"/{name}/test.parquet"
+    return str(Path(template) / name / "test.parquet")
+
+
+# --------------------------------------------------------------------------
+# the whole config
+
+
+@dataclass
+class Plan:
+    """The validated config, in the shape the rules need."""
+
+    config: dict
+    models: dict[str, ModelSpec]  # policy models, in config order
+    verifier: ModelSpec | None
+    benchmarks: dict[str, BenchmarkSpec]
+    project_dir: Path
+
+    @property
+    def all_models(self) -> dict[str, ModelSpec]:
+        out = dict(self.models)
+        if self.verifier is not None:
+            out.setdefault(self.verifier.alias, self.verifier)
+        return out
+
+    def aliases(self, source: str) -> list[str]:
+        return [a for a, m in self.all_models.items() if m.source == source]
+
+    # ---- settings that go into rule params (everything that changes results)
+
+    def generation_settings(self, model: str, benchmark: str) -> dict:
+        spec = self.models[model]
+        gen = {k: self.config["generation"][k] for k in SAMPLING_KEYS}
+        gen.update(spec.generation or {})
+        return {"model": spec.identity(), **gen}
+
+    def shard_settings(self, model: str, benchmark: str, shard: int) -> str:
+        """JSON params of one generate job: settings + the shard's sample range."""
+        bench = self.benchmarks[benchmark]
+        start, stop = bench.shard_samples(shard)
+        settings = self.generation_settings(model, benchmark)
+        return canonical_json({"settings": settings, "samples": [start, stop]})
+
+    def rule_grade_settings(self, grader_version: str) -> str:
+        rg = self.config["rule_grade"]
+        return canonical_json({"grader": rg["grader"], "timeout": rg["timeout"], "version": grader_version})
+
+    def verifier_prompt_path(self) -> Path:
+        return resolve_project_file(self.config["model_grade"]["prompt"], self.project_dir)
+
+    def model_grade_settings(self, parse_version: str) -> str:
+        mg = self.config["model_grade"]
+        settings: dict[str, Any] = {"enabled": mg["enabled"]}
+        if mg["enabled"]:
+            prompt = self.verifier_prompt_path()
+            settings.update(
+                verifier=self.verifier.identity(),
+                prompt_sha256=sha256_file(prompt),
+                question=mg["question"],
+                max_tokens=mg["max_tokens"],
+                parse=mg["parse"],
+                parse_version=parse_version,
+            )
+        return canonical_json(settings)
+
+    def pass_k(self, benchmark: str) -> list[int]:
+        return pass_k_values(self.config["aggregate"]["pass_k"], self.benchmarks[benchmark].n_samples)
+
+
+def pass_k_values(requested: list[int] | None, n: int) -> list[int]:
+    """k values for pass@k: the requested ones up to N, or 1, 2, 4, ... and N."""
+    if requested is None:
+        ks, k = [], 1
+        while k < n:
+            ks.append(k)
+            k *= 2
+        ks.append(n)
+        return ks
+    return sorted({k for k in requested if k <= n})
+
+
+def resolve_project_file(path: str, project_dir: Path) -> Path:
+    """A relative path: the working directory first, then the project folder."""
+    p = Path(path).expanduser()
+    if p.is_absolute() or p.exists():
+        return p
+    candidate = project_dir / p
+    return candidate if candidate.exists() else p
+
+
+def build_plan(config: dict, project_dir: str | Path, rule_names: set[str] = frozenset()) -> Plan:
+    """Check what the schema cannot and return the Plan (raises ConfigError)."""
+    project_dir = Path(project_dir)
+    models: dict[str, ModelSpec] = {}
+    for i, entry in enumerate(config["models"]):
+        spec = model_spec(entry, f"models[{i}]")
+        if spec.alias in models:
+            raise ConfigError(
+                f"config error: models[{i}].name: alias {spec.alias!r} is used twice; set distinct names"
+            )
+        models[spec.alias] = spec
+
+    default_shard = config["generation"]["shard_size"]
+    template = config["benchmark_source"]
+    benchmarks: dict[str, BenchmarkSpec] = {}
+    for i, entry in enumerate(config["benchmarks"]):
+        name = entry["name"]
+        if name in benchmarks:
+            raise ConfigError(f"config error: benchmarks[{i}].name: {name!r} is listed twice")
+        if name in rule_names:
+            raise ConfigError(
+                f"config error: benchmarks[{i}].name: {name!r} is also a rule name; rename the benchmark"
+            )
+        source = entry.get("source") or resolve_source(template, name)
+        if not is_url(source):
+            local = Path(source.removeprefix("file://")).expanduser()
+            if not local.is_file():
+                key = "source" if entry.get("source") else "name"
+                raise ConfigError(f"config error: benchmarks[{i}].{key}: benchmark file not found: {local}")
+            source = str(local)
+        benchmarks[name] = BenchmarkSpec(
+            name=name,
+            n_samples=entry["n_samples"],
+            shard_size=entry.get("shard_size", default_shard),
+            source=source,
+            limit=entry.get("limit"),
+            sha256=entry.get("sha256"),
+        )
+
+    for i, entry in enumerate(config["models"]):
+        prompt = (entry.get("generation") or {}).get("prompt")
+        if prompt is not None and "{problem}" not in prompt:
+            raise ConfigError(f"config error: models[{i}].generation.prompt: must contain {{problem}}")
+    if "{problem}" not in config["generation"]["prompt"]:
+        raise ConfigError("config error: generation.prompt: must contain {problem}")
+
+    mg = config["model_grade"]
+    verifier = None
+    if mg["enabled"]:
+        v = mg["verifier"]
+        if isinstance(v, str):
+            if v not in models:
+                known = ", ".join(models)
+                raise ConfigError(
+                    f"config error: model_grade.verifier: {v!r} is not a model name (known: {known})"
+                )
+            verifier = models[v]
+        else:
+            verifier = model_spec(v, "model_grade.verifier")
+            if verifier.alias in models and models[verifier.alias] != verifier:
+                raise ConfigError(
+                    "config error: model_grade.verifier.name: "
+                    f"{verifier.alias!r} is already a policy model with other settings"
+                )
+        prompt = resolve_project_file(mg["prompt"], project_dir)
+        if not prompt.is_file():
+            raise ConfigError(f"config error: model_grade.prompt: no such file: {mg['prompt']}")
+        text = prompt.read_text()
+        missing = [p for p in VERIFIER_PLACEHOLDERS if p not in text]
+        if missing:
+            raise ConfigError(f"config error: model_grade.prompt: {mg['prompt']} lacks {', '.join(missing)}")
+    return Plan(config, models, verifier, benchmarks, project_dir)
+
+
+# --------------------------------------------------------------------------
+# seeds
+
+
+def sample_seed(base_seed: int, sample_idx: int) -> int:
+    """The seed of sample index ``sample_idx``: a function of the base seed and the index alone."""
+    digest = hashlib.sha256(f"justeval-seed:{base_seed}:{sample_idx}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+__all__ = [
+    "ConfigError",
+    "ModelSpec",
+    "BenchmarkSpec",
+    "Plan",
+    "build_plan",
+    "check_schema",
+    "sample_seed",
+    "pass_k_values",
+]

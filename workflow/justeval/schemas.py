@@ -1,0 +1,88 @@
+"""Column schemas of the Parquet files that flow between the stages.
+
+Every file is written through :func:`justeval.parquet_io.write_parquet`, which
+casts to these schemas, so a file on disk always has exactly these columns in
+this order. The README documents them for users.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+# data/benchmarks/<benchmark>.parquet: one row per problem
+BENCHMARK = pa.schema(
+    [
+        ("problem_id", pa.string()),  # unique within the benchmark
+        ("problem", pa.string()),  # the problem statement, stripped
+        ("answer", pa.string()),  # gold final answer, \boxed{} and $...$ removed
+        ("answer_raw", pa.string()),  # the gold answer as the source gives it
+        ("source_row", pa.int32()),  # row number in the source file
+    ]
+)
+
+# results/<model>/<benchmark>/generations/shard-<k>.parquet: one row per sample
+GENERATIONS = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("sample_idx", pa.int32()),  # 0 .. N-1
+        ("seed", pa.int64()),  # per-request seed, derived from (base_seed, sample_idx)
+        ("response", pa.string()),  # the generated text
+        ("prompt_tokens", pa.int32()),
+        ("completion_tokens", pa.int32()),
+        ("finish_reason", pa.string()),  # stop | length | abort
+        ("model", pa.string()),  # model alias
+        ("settings_hash", pa.string()),  # hash of the generation settings
+    ]
+)
+
+# results/<model>/<benchmark>/rule_grades/shard-<k>.parquet: one row per sample
+RULE_GRADES = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("sample_idx", pa.int32()),
+        ("extracted_answer", pa.string()),  # content of the last \boxed{}; null if none
+        ("rule_correct", pa.bool_()),
+        ("status", pa.string()),  # match | mismatch | no_answer | timeout | error
+        ("grader", pa.string()),  # grader name
+    ]
+)
+
+# results/<model>/<benchmark>/verdicts.parquet: one row per sample, final verdicts
+VERDICTS = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("sample_idx", pa.int32()),
+        ("seed", pa.int64()),
+        ("extracted_answer", pa.string()),
+        ("rule_correct", pa.bool_()),
+        ("status", pa.string()),
+        ("sent_to_verifier", pa.bool_()),
+        ("verifier_verdict", pa.string()),  # A | B | C | unparsed; null if not sent
+        ("verifier_output", pa.string()),  # raw verifier text; null if not sent
+        ("input_truncated", pa.bool_()),  # response cut from the front to fit the verifier
+        ("correct", pa.bool_()),  # rule_correct OR verifier_verdict == "A"
+        ("completion_tokens", pa.int32()),
+        ("finish_reason", pa.string()),
+    ]
+)
+
+# Column order of results/<model>/<benchmark>/scores.parquet (one row). The
+# pass@k columns (percent) follow these, one per k.
+SCORES_COLUMNS = [
+    ("model", pa.string()),
+    ("benchmark", pa.string()),
+    ("n_problems", pa.int32()),
+    ("n_samples", pa.int32()),  # N, samples per problem
+    ("mean_at_n", pa.float64()),  # mean@N accuracy, percent
+    ("n_responses", pa.int32()),
+    ("n_correct", pa.int32()),
+    ("n_rule_correct", pa.int32()),
+    ("n_sent_to_verifier", pa.int32()),
+    ("n_verifier_recovered", pa.int32()),
+    ("n_verifier_unparsed", pa.int32()),
+    ("n_no_answer", pa.int32()),
+    ("n_truncated", pa.int32()),  # finish_reason == length
+    ("solve_none", pa.int32()),  # problems with no correct sample
+    ("solve_all", pa.int32()),  # problems with every sample correct
+    ("mean_completion_tokens", pa.float64()),
+]

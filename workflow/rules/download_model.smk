@@ -1,0 +1,37 @@
+rule download_model:
+    """Resolve a hub or local model and write its manifest (path, revision, file hashes)."""
+    output:
+        manifest=MANIFEST,
+    log:
+        f"{LOGS}/download_model/{{model}}.log",
+    wildcard_constraints:
+        model=HUB_OR_LOCAL_MODELS,
+    retries: 3
+    localrule: True
+    conda:
+        "../../envs/grading.yaml"
+    resources:
+        hub_cache=HUB_CACHE,
+    params:
+        model=model_settings,
+    shell:
+        "python -m justeval download-model --settings {params.model:q}"
+        " --hub-cache {resources.hub_cache:q} --manifest {output.manifest:q} --log {log:q}"
+
+
+rule build_tiny_model:
+    """Build a tiny random model locally (tests and the smoke run)."""
+    output:
+        manifest=MANIFEST,
+    log:
+        f"{LOGS}/build_tiny_model/{{model}}.log",
+    wildcard_constraints:
+        model=TINY_MODELS,
+    conda:
+        "../../envs/generation.yaml"
+    params:
+        model=model_settings,
+        weights=TINY_WEIGHTS,
+    shell:
+        "python -m justeval build-tiny-model --settings {params.model:q}"
+        " --weights {params.weights:q} --manifest {output.manifest:q} --log {log:q}"

@@ -1,0 +1,18 @@
+rule prepare_benchmark:
+    """Read a benchmark (either source layout) into the canonical Parquet file."""
+    input:
+        source=benchmark_source_file,
+    output:
+        benchmark=ensure(BENCHMARK, non_empty=True),
+    log:
+        f"{LOGS}/prepare_benchmark/{{benchmark}}.log",
+    priority: 10
+    retries: 3
+    localrule: True
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        benchmark=benchmark_settings,
+    shell:
+        "python -m justeval prepare-benchmark --name {wildcards.benchmark:q}"
+        " --settings {params.benchmark:q} --output {output.benchmark:q} --log {log:q}"

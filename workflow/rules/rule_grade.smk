@@ -1,0 +1,18 @@
+rule rule_grade:
+    """Extract each response's final answer and compare it with the gold answer."""
+    input:
+        generations=GENERATIONS,
+        benchmark=BENCHMARK,
+    output:
+        grades=ensure(RULE_GRADES, non_empty=True),
+    log:
+        f"{LOGS}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.log",
+    benchmark:
+        f"{RUNTIME}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.tsv"
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        grading=rule_grade_settings,
+    shell:
+        "python -m justeval rule-grade {input.generations:q} {output.grades:q}"
+        " --benchmark {input.benchmark:q} --settings {params.grading:q} --log {log:q}"
