@@ -16,9 +16,9 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/targets.smk"
 
 
+# The whole protocol: every model on every benchmark, and the tables.
 rule all:
     default_target: True
-    """The whole protocol: every model on every benchmark, and the tables."""
     input:
         final_targets(),
     localrule: True

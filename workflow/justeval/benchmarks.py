@@ -131,9 +131,7 @@ def unwrap_gold(raw: str) -> str:
     """The gold final answer: ``\\boxed{}`` and surrounding ``$`` removed."""
     answer = raw.strip()
     if "\\boxed" in answer or "\\fbox" in answer:
-        boxed = last_boxed(answer)
-        if boxed is not None:
-            answer = boxed
+        answer = last_boxed(answer) or ""  # an empty or unclosed box holds no answer
     while len(answer) >= 2 and answer.startswith("$") and answer.endswith("$"):
         answer = answer[1:-1].strip()
     return answer

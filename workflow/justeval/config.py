@@ -69,8 +69,6 @@ def _short_message(error) -> str:
         return f"{where}: {error.instance!r} is not one of {allowed}"
     if validator == "pattern":
         return f"{where}: {error.instance!r} does not match {error.validator_value!r}"
-    if validator == "anyOf":
-        return f"{where}: expected a model name or a model entry, got {error.instance!r}"
     return f"{where}: {error.message}"
 
 
@@ -348,24 +346,26 @@ def build_plan(config: dict, project_dir: str | Path, rule_names: set[str] = fro
     if "{problem}" not in config["generation"]["prompt"]:
         raise ConfigError("config error: generation.prompt: must contain {problem}")
 
+    verifiers: dict[str, ModelSpec] = {}
+    for i, entry in enumerate(config["verifiers"]):
+        spec = model_spec(entry, f"verifiers[{i}]")
+        if spec.alias in verifiers or spec.alias in models:
+            raise ConfigError(
+                f"config error: verifiers[{i}].name: alias {spec.alias!r} is used twice; set distinct names"
+            )
+        verifiers[spec.alias] = spec
+
     mg = config["model_grade"]
     verifier = None
     if mg["enabled"]:
-        v = mg["verifier"]
-        if isinstance(v, str):
-            if v not in models:
-                known = ", ".join(models)
-                raise ConfigError(
-                    f"config error: model_grade.verifier: {v!r} is not a model name (known: {known})"
-                )
-            verifier = models[v]
-        else:
-            verifier = model_spec(v, "model_grade.verifier")
-            if verifier.alias in models and models[verifier.alias] != verifier:
-                raise ConfigError(
-                    "config error: model_grade.verifier.name: "
-                    f"{verifier.alias!r} is already a policy model with other settings"
-                )
+        name = mg["verifier"]
+        verifier = verifiers.get(name) or models.get(name)
+        if verifier is None:
+            known = ", ".join([*verifiers, *models])
+            raise ConfigError(
+                f"config error: model_grade.verifier: {name!r} is not in `verifiers` or `models` "
+                f"(known: {known})"
+            )
         prompt = resolve_project_file(mg["prompt"], project_dir)
         if not prompt.is_file():
             raise ConfigError(f"config error: model_grade.prompt: no such file: {mg['prompt']}")

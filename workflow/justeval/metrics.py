@@ -45,7 +45,7 @@ def check_complete(verdicts: pd.DataFrame, problem_ids: list[str], n_samples: in
             missing = sorted(expected - got)[:5]
             surplus = sorted(got - expected)[:5]
             raise DataError(
-                f"{label}: problem {pid!r} has samples missing {missing} / unexpected {surplus} (N={n_samples})"
+                f"{label}: problem {pid!r}: samples missing {missing}, unexpected {surplus} (N={n_samples})"
             )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 from .hashing import canonical_json, sha256_file, sha256_text
@@ -52,29 +53,49 @@ def manifest_for(folder: Path, identity: dict, **extra) -> dict:
     }
 
 
-def fetch_hub(repo: str, revision: str, cache_dir: str | None) -> Path:
-    """Download (or find in the cache, when HF_HUB_OFFLINE=1) a hub snapshot."""
+def fetch_hub(repo: str, revision: str, cache_dir: str | None, attempts: int = 4) -> Path:
+    """Download (or find in the cache, when HF_HUB_OFFLINE=1) a hub snapshot.
+
+    Transient failures are retried with backoff; huggingface_hub resumes
+    partial files. Missing repos, revisions and offline cache misses fail once.
+    """
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     log.info("resolving %s@%s (cache: %s, offline: %s)", repo, revision, cache_dir or "default", offline)
-    try:
-        path = snapshot_download(
-            repo_id=repo,
-            revision=revision,
-            cache_dir=cache_dir or None,
-            allow_patterns=HUB_PATTERNS,
-        )
-    except LocalEntryNotFoundError:
-        where = cache_dir or "the Hugging Face cache"
-        raise ModelError(
-            f"{repo}@{revision}: not in {where} and downloads are off (HF_HUB_OFFLINE=1) "
-            "or the hub is unreachable"
-        ) from None
-    except HfHubHTTPError as exc:
-        raise ModelError(f"{repo}@{revision}: download failed: {exc}") from None
-    return Path(path)
+    for attempt in range(1, attempts + 1):
+        try:
+            path = snapshot_download(
+                repo_id=repo,
+                revision=revision,
+                cache_dir=cache_dir or None,
+                allow_patterns=HUB_PATTERNS,
+            )
+            return Path(path)
+        except LocalEntryNotFoundError:
+            where = cache_dir or "the Hugging Face cache"
+            raise ModelError(
+                f"{repo}@{revision}: not in {where} and downloads are off (HF_HUB_OFFLINE=1) "
+                "or the hub is unreachable"
+            ) from None
+        except RepositoryNotFoundError:
+            raise ModelError(
+                f"{repo}: no such repository on the hub, or it is private or gated (set HF_TOKEN)"
+            ) from None
+        except RevisionNotFoundError:
+            raise ModelError(f"{repo}: no revision {revision!r} on the hub") from None
+        except (HfHubHTTPError, OSError) as exc:
+            if attempt == attempts:
+                raise ModelError(f"{repo}@{revision}: download failed {attempts} times: {exc}") from None
+            log.warning("download of %s failed (%s); retrying in %d s", repo, exc, 2**attempt)
+            time.sleep(2**attempt)
+    raise AssertionError("unreachable")
 
 
 def download_model(identity: dict, hub_cache: str | None) -> dict:

@@ -1,12 +1,14 @@
 rule download_model:
-    """Resolve a hub or local model and write its manifest (path, revision, file hashes)."""
+    """Resolve a hub or local model and write its manifest (path, revision, file hashes).
+
+    Transient download errors are retried with backoff inside the job.
+    """
     output:
         manifest=MANIFEST,
     log:
         f"{LOGS}/download_model/{{model}}.log",
     wildcard_constraints:
         model=HUB_OR_LOCAL_MODELS,
-    retries: 3
     localrule: True
     conda:
         "../../envs/grading.yaml"

@@ -1,5 +1,8 @@
 rule prepare_benchmark:
-    """Read a benchmark (either source layout) into the canonical Parquet file."""
+    """Read a benchmark (either source layout) into the canonical Parquet file.
+
+    URL sources are retried with backoff inside the job; a bad file fails once.
+    """
     input:
         source=benchmark_source_file,
     output:
@@ -7,7 +10,6 @@ rule prepare_benchmark:
     log:
         f"{LOGS}/prepare_benchmark/{{benchmark}}.log",
     priority: 10
-    retries: 3
     localrule: True
     conda:
         "../../envs/grading.yaml"

@@ -13,7 +13,7 @@ _LABEL = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
 
 def normalize(answer: str) -> str:
     """A canonical string for comparing two answers written the same way."""
-    s = answer.strip()
+    s = answer.strip().rstrip(".").strip()
     if len(s) >= 2 and s[0] == "$" and s[-1] == "$":
         s = s.strip("$")
     s = s.replace("\\left", "").replace("\\right", "")

@@ -1,0 +1,95 @@
+"""Dry runs of the default protocol and the smoke config, and errors before any job."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import BENCHMARKS, ROOT, new_workdir, planned_jobs, run_snakemake, write_config
+
+
+def test_default_protocol_job_counts(tmp_path):
+    """Nine benchmarks x two models: N=32 in 8 shards of 4, N=4 in one shard."""
+    workdir = new_workdir(tmp_path)
+    jobs = planned_jobs(workdir, [])
+    per_model = 6 * 8 + 3 * 1
+    assert jobs == {
+        "download_model": 3,  # two policy models and the verifier
+        "prepare_benchmark": 9,
+        "generate": 2 * per_model,
+        "rule_grade": 2 * per_model,
+        "model_grade": 18,
+        "aggregate": 18,
+        "table": 1,
+        "all": 1,
+    }
+
+
+def test_smoke_config_replaces_model_and_benchmark_lists():
+    """--configfile merges over config.yaml but replaces its lists."""
+    jobs = planned_jobs(ROOT, [ROOT / "tests" / "smoke" / "config.yaml"], "--forceall")
+    assert jobs == {
+        "build_tiny_model": 1,  # the tiny model only: no JustRL model, no CompassVerifier
+        "prepare_benchmark": 2,
+        "generate": 4,
+        "rule_grade": 4,
+        "model_grade": 2,
+        "aggregate": 2,
+        "table": 1,
+        "all": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"generation": {"temprature": 0.5}}, "config error: generation: unknown key 'temprature'"),
+        ({"generation": {"top_p": "high"}}, "config error: generation.top_p: expected number, got 'high'"),
+        (
+            {"models": [{"name": "mine", "path": "/no/such/model"}]},
+            "config error: models[0].path: no such folder: /no/such/model",
+        ),
+    ],
+)
+def test_bad_config_stops_before_any_job(tmp_path, config, message):
+    workdir = new_workdir(tmp_path)
+    configfile = write_config(tmp_path / "bad.yaml", config)
+    proc = run_snakemake(workdir, "--cores", "1", configfiles=[configfile], check=False)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("config error:")]
+    assert lines == [lines[0]] and lines[0].startswith(message), proc.stderr
+    assert not (workdir / "results").exists() and not (workdir / "data").exists()
+
+
+def test_bad_benchmark_file_fails_in_prepare_and_writes_nothing(tmp_path, tiny_models):
+    bad = tmp_path / "src" / "BAD" / "test.parquet"
+    bad.parent.mkdir(parents=True)
+    pd.DataFrame({"problem_idx": [1, 2, 3], "problem": ["a", "b", "c"], "answer": ["1", "", "3"]}).to_parquet(
+        bad
+    )
+    workdir = new_workdir(tmp_path / "run")
+    configfile = write_config(
+        tmp_path / "c.yaml",
+        {
+            "models": [{"name": "m", "path": str(tiny_models["random"])}],
+            "benchmark_source": str(tmp_path / "src"),
+            "benchmarks": [{"name": "BAD", "n_samples": 1}],
+            "model_grade": {"enabled": False},
+        },
+    )
+    proc = run_snakemake(workdir, "--cores", "1", configfiles=[configfile], check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("justeval ")]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(
+        f"justeval prepare-benchmark: error: {bad}: row 1 column 'answer': empty answer"
+    )
+    assert not (workdir / "data" / "benchmarks" / "BAD.parquet").exists()
+    assert not list((workdir / "results").glob("m/**/*.parquet"))
+
+
+def test_shared_benchmarks_dry_run_with_local_source(tmp_path):
+    workdir = new_workdir(tmp_path)
+    configfile = write_config(tmp_path / "local.yaml", {"benchmark_source": str(BENCHMARKS)})
+    jobs = planned_jobs(workdir, [configfile], "AIME24")
+    assert jobs["prepare_benchmark"] == 1 and jobs["generate"] == 16 and jobs["AIME24"] == 1

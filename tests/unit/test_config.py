@@ -1,0 +1,193 @@
+"""Config validation: one short line naming the key; plans, shards and seeds."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import BENCHMARKS, ROOT
+from justeval.config import ConfigError, build_plan, check_schema, sample_seed
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def default_config() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def with_defaults(config: dict) -> dict:
+    from snakemake.utils import validate
+
+    config = copy.deepcopy(config)
+    validate(config, str(SCHEMA))
+    return config
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda c: c["generation"].update(temprature=0.5),
+            "config error: generation: unknown key 'temprature' (known keys:",
+        ),
+        (
+            lambda c: c.update(extra_section=1),
+            "config error: (top level): unknown key 'extra_section'",
+        ),
+        (
+            lambda c: c["generation"].update(temperature="hot"),
+            "config error: generation.temperature: expected number, got 'hot'",
+        ),
+        (
+            lambda c: c["models"][1].update(revision=12),
+            "config error: models[1].revision: expected string, got 12",
+        ),
+        (
+            lambda c: c["rule_grade"].update(grader="magic"),
+            "config error: rule_grade.grader: 'magic' is not one of 'justeval', 'math_verify'",
+        ),
+        (
+            lambda c: c["benchmarks"][0].pop("name"),
+            "config error: benchmarks[0]: missing required key 'name'",
+        ),
+        (
+            lambda c: c["benchmarks"][2].update(n_samples=0),
+            "config error: benchmarks[2].n_samples: 0 is less than the minimum of 1",
+        ),
+        (lambda c: c.pop("models"), "config error: (top level): missing required key 'models'"),
+    ],
+)
+def test_schema_errors_are_one_line_and_name_the_key(mutate, message):
+    config = default_config()
+    mutate(config)
+    with pytest.raises(ConfigError) as err:
+        check_schema(config, SCHEMA)
+    text = str(err.value)
+    assert text.startswith(message), text
+    assert "\n" not in text and len(text) < 400
+
+
+def test_default_config_is_valid_and_plans_the_protocol():
+    config = default_config()
+    check_schema(config, SCHEMA)
+    plan = build_plan(with_defaults(config), ROOT)
+    assert list(plan.models) == ["JustRL-DeepSeek-1.5B", "JustRL-Nemotron-1.5B"]
+    assert plan.verifier.alias == "CompassVerifier-3B"
+    n = {b.name: b.n_samples for b in plan.benchmarks.values()}
+    assert n == {
+        "AIME24": 32, "AIME25": 32, "AMC23": 32, "MATH-500": 4, "Minerva": 4,
+        "Olympiad-Bench": 4, "HMMT25": 32, "BRUMO25": 32, "CMIMC25": 32,
+    }  # fmt: skip
+    gen = plan.generation_settings("JustRL-DeepSeek-1.5B", "AIME24")
+    assert (gen["temperature"], gen["top_p"], gen["max_tokens"]) == (0.7, 0.9, 31744)
+    assert gen["prompt"] == (
+        "{problem} Please reason step by step, and put your final answer within \\boxed{}."
+    )
+    assert plan.benchmarks["AIME24"].source.startswith("https://")
+
+
+def _semantic_error(mutate) -> str:
+    config = default_config()
+    config["benchmark_source"] = str(BENCHMARKS)
+    mutate(config)
+    check_schema(config, SCHEMA)
+    with pytest.raises(ConfigError) as err:
+        build_plan(with_defaults(config), ROOT, {"generate"})
+    return str(err.value)
+
+
+def test_missing_model_path_is_named(tmp_path):
+    msg = _semantic_error(lambda c: c["models"].append({"path": str(tmp_path / "nope")}))
+    assert msg == f"config error: models[2].path: no such folder: {tmp_path / 'nope'}"
+
+
+def test_model_folder_without_config(tmp_path):
+    msg = _semantic_error(lambda c: c["models"].append({"name": "x", "path": str(tmp_path)}))
+    assert msg.startswith("config error: models[2].path:") and "config.json" in msg
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda c: c["models"].append({"hub": "a/b", "path": "/x"}),
+            "config error: models[2]: give exactly one of 'hub', 'path' or 'tiny' (got hub and path)",
+        ),
+        (
+            lambda c: c["models"].append({"hub": "other/JustRL-DeepSeek-1.5B"}),
+            "config error: models[2].name: alias 'JustRL-DeepSeek-1.5B' is used twice",
+        ),
+        (
+            lambda c: c["models"].append({"name": "models", "hub": "a/b"}),
+            "config error: models[2].name: 'models' is reserved",
+        ),
+        (
+            lambda c: c["models"].append({"name": "t", "tiny": {}, "revision": "x"}),
+            "config error: models[2].revision: only hub models have a revision",
+        ),
+        (
+            lambda c: c["benchmarks"].append({"name": "AIME24"}),
+            "config error: benchmarks[9].name: 'AIME24' is listed twice",
+        ),
+        (
+            lambda c: c["benchmarks"].append({"name": "generate"}),
+            "config error: benchmarks[9].name: 'generate' is also a rule name",
+        ),
+        (
+            lambda c: c["benchmarks"].append({"name": "NoSuch"}),
+            "config error: benchmarks[9].name: benchmark file not found:",
+        ),
+        (
+            lambda c: c["model_grade"].update(verifier="nobody"),
+            "config error: model_grade.verifier: 'nobody' is not in `verifiers` or `models`",
+        ),
+        (
+            lambda c: c["model_grade"].update(prompt="no/such/prompt.txt"),
+            "config error: model_grade.prompt: no such file: no/such/prompt.txt",
+        ),
+        (
+            lambda c: c["generation"].update(prompt="Solve it."),
+            "config error: generation.prompt: must contain {problem}",
+        ),
+    ],
+)
+def test_semantic_errors(mutate, message):
+    msg = _semantic_error(mutate)
+    assert msg.startswith(message), msg
+    assert "\n" not in msg
+
+
+def test_verifier_prompt_needs_placeholders(tmp_path):
+    bad = tmp_path / "p.txt"
+    bad.write_text("Grade {question} against {gold_answer}.")
+    msg = _semantic_error(lambda c: c["model_grade"].update(prompt=str(bad)))
+    assert msg.endswith("lacks {llm_response}")
+
+
+def test_shards_and_seeds():
+    config = default_config()
+    config["benchmark_source"] = str(BENCHMARKS)
+    config["benchmarks"] = [{"name": "AIME24", "n_samples": 6, "shard_size": 4}]
+    plan = build_plan(with_defaults(config), ROOT)
+    bench = plan.benchmarks["AIME24"]
+    assert bench.n_shards == 2
+    assert bench.shard_samples(0) == (0, 4) and bench.shard_samples(1) == (4, 6)
+    with pytest.raises(ValueError):
+        bench.shard_samples(2)
+    # a seed depends on the base seed and the sample index alone
+    assert sample_seed(0, 3) == sample_seed(0, 3)
+    assert len({sample_seed(0, i) for i in range(1000)}) == 1000
+    assert sample_seed(0, 3) != sample_seed(1, 3)
+    assert all(0 <= sample_seed(7, i) < 2**31 for i in range(100))
+
+
+def test_per_model_override_only_changes_that_model():
+    config = default_config()
+    config["benchmark_source"] = str(BENCHMARKS)
+    config["models"][1]["generation"] = {"temperature": 0.6}
+    plan = build_plan(with_defaults(config), ROOT)
+    a = plan.shard_settings("JustRL-DeepSeek-1.5B", "AIME24", 0)
+    b = plan.shard_settings("JustRL-Nemotron-1.5B", "AIME24", 0)
+    assert '"temperature":0.7' in a and '"temperature":0.6' in b
