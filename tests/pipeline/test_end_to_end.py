@@ -238,6 +238,17 @@ def test_another_verifier_model(run, e2e_config, tiny_models, tmp_path):
     }
 
 
+def test_verifier_prompt_edit(run, e2e_config, tmp_path):
+    from conftest import ROOT
+
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text((ROOT / "workflow" / "resources" / "verifier-prompt.txt").read_text() + "\nBe strict.\n")
+    configfile = write_config(
+        tmp_path / "changed.yaml", _changed(e2e_config, lambda c: c["model_grade"].update(prompt=str(prompt)))
+    )
+    assert planned_jobs(run[0], [configfile]) == {"model_grade": 4, "aggregate": 4, "table": 1, "all": 1}
+
+
 def test_one_benchmark_targets(run, e2e_config, tmp_path):
     workdir, configfile, _ = run
     # finished: nothing to do for the named target or the file target

@@ -135,6 +135,22 @@ def table_settings(wildcards):
     )
 
 
+# ---------------------------------------------------------------- resources
+# Cluster requests of the engine jobs; a retried job asks for more time and memory.
+
+
+def engine_runtime_generate(wildcards, attempt):
+    return 720 * attempt
+
+
+def engine_runtime_model_grade(wildcards, attempt):
+    return 120 * attempt
+
+
+def engine_mem_mb(wildcards, attempt):
+    return 32000 * attempt
+
+
 # ---------------------------------------------------------------- inputs
 
 

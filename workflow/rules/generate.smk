@@ -13,6 +13,8 @@ rule generate:
         "../../envs/generation.yaml"
     resources:
         gpu=1,
+        mem_mb=engine_mem_mb,
+        runtime=engine_runtime_generate,
         engine=ENGINE_OPTIONS,
     params:
         generation=generation_settings,

@@ -16,6 +16,8 @@ rule model_grade:
         "../../envs/generation.yaml"
     resources:
         gpu=1,
+        mem_mb=engine_mem_mb,
+        runtime=engine_runtime_model_grade,
         engine=ENGINE_OPTIONS,
     params:
         grading=model_grade_settings,
