@@ -242,7 +242,9 @@ def test_verifier_prompt_edit(run, e2e_config, tmp_path):
     from conftest import ROOT
 
     prompt = tmp_path / "prompt.txt"
-    prompt.write_text((ROOT / "workflow" / "resources" / "verifier-prompt.txt").read_text() + "\nBe strict.\n")
+    prompt.write_text(
+        (ROOT / "workflow" / "resources" / "verifier-prompt.txt").read_text() + "\nBe strict.\n"
+    )
     configfile = write_config(
         tmp_path / "changed.yaml", _changed(e2e_config, lambda c: c["model_grade"].update(prompt=str(prompt)))
     )
