@@ -149,3 +149,59 @@ def test_jsonl_source(tmp_path):
     frame, meta = prepare("J", str(path), None, None)
     assert frame.problem_id.tolist() == ["J-7"] and frame.answer.tolist() == ["2"]
     assert meta["layout"] == "matharena"
+
+
+@pytest.fixture
+def http_server():
+    """A loopback HTTP server over the shared benchmarks that fails the first N requests."""
+    import http.server
+    import threading
+    from functools import partial
+
+    state = {"fail": 0, "requests": 0}
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            state["requests"] += 1
+            if state["fail"] > 0:
+                state["fail"] -= 1
+                self.send_error(503, "try again")
+                return
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(BENCHMARKS)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", state
+    server.shutdown()
+
+
+def test_url_source(http_server):
+    base, state = http_server
+    frame, meta = prepare("AIME24", f"{base}/AIME24/test.parquet", 2, None)
+    assert frame.problem_id.tolist() == ["AIME24-0", "AIME24-1"]
+    assert meta["source"] == f"{base}/AIME24/test.parquet"
+    assert (
+        meta["source_sha256"]
+        == hashlib.sha256((BENCHMARKS / "AIME24" / "test.parquet").read_bytes()).hexdigest()
+    )
+
+
+def test_url_download_is_retried_then_fails_clearly(http_server):
+    from justeval.benchmarks import fetch
+
+    base, state = http_server
+    state["fail"] = 2
+    data = fetch(f"{base}/AMC23/test.parquet", attempts=3, backoff=0.01)
+    assert data == (BENCHMARKS / "AMC23" / "test.parquet").read_bytes()
+    assert state["requests"] == 3
+    state["fail"] = 5
+    with pytest.raises(BenchmarkError, match=r"download failed after 2 attempts: HTTP Error 503"):
+        fetch(f"{base}/AMC23/test.parquet", attempts=2, backoff=0.01)
+    state["fail"], state["requests"] = 0, 0
+    with pytest.raises(BenchmarkError, match=r"NOPE/test.parquet: download failed: HTTP Error 404"):
+        fetch(f"{base}/NOPE/test.parquet", attempts=3, backoff=0.01)
+    assert state["requests"] == 1  # a missing file is not retried

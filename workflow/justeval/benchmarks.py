@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -45,8 +46,10 @@ class BenchmarkError(DataError):
 # ---------------------------------------------------------------- reading
 
 
-def fetch(source: str, attempts: int = DOWNLOAD_ATTEMPTS, timeout: float = 60.0) -> bytes:
-    """The bytes of a local file or URL (URLs are retried with backoff)."""
+def fetch(
+    source: str, attempts: int = DOWNLOAD_ATTEMPTS, timeout: float = 60.0, backoff: float = 2.0
+) -> bytes:
+    """The bytes of a local file or URL (URLs are retried with exponential backoff)."""
     if not is_url(source):
         path = Path(source.removeprefix("file://")).expanduser()
         if not path.is_file():
@@ -57,10 +60,15 @@ def fetch(source: str, attempts: int = DOWNLOAD_ATTEMPTS, timeout: float = 60.0)
             with urllib.request.urlopen(source, timeout=timeout) as response:
                 return response.read()
         except OSError as exc:
+            permanent = (
+                isinstance(exc, urllib.error.HTTPError) and exc.code < 500 and exc.code not in (408, 429)
+            )
+            if permanent:
+                raise BenchmarkError(f"{source}: download failed: {exc}") from None
             if attempt == attempts:
                 raise BenchmarkError(f"{source}: download failed after {attempts} attempts: {exc}") from None
-            wait = 2**attempt
-            log.warning("download of %s failed (%s); retrying in %d s", source, exc, wait)
+            wait = backoff**attempt
+            log.warning("download of %s failed (%s); retrying in %.1f s", source, exc, wait)
             time.sleep(wait)
     raise AssertionError("unreachable")
 
