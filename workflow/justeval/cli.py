@@ -93,9 +93,21 @@ def cmd_generate(args) -> None:
 
 
 def cmd_rule_grade(args) -> None:
-    from .rule_grade import run
+    from .rule_grade import grade_file, run
 
-    run(args.input, args.benchmark, _json(args.settings), args.output)
+    if args.benchmark:
+        settings = _json(args.settings) or {"grader": args.grader, "timeout": args.timeout}
+        run(args.input, args.benchmark, settings, args.output, jobs=args.jobs or 1)
+    else:
+        grade_file(
+            args.input,
+            args.output,
+            grader=args.grader,
+            timeout=args.timeout,
+            jobs=args.jobs,
+            gold_column=args.gold_column,
+            response_column=args.response_column,
+        )
 
 
 def cmd_model_grade(args) -> None:
@@ -161,11 +173,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--engine-options", default="{}")
     s.add_argument("--output", required=True)
 
-    s = command("rule-grade", cmd_rule_grade, "grade a generations file with a rule grader")
-    s.add_argument("input")
-    s.add_argument("output")
-    s.add_argument("--benchmark", required=True, help="canonical benchmark file with the gold answers")
-    s.add_argument("--settings", default='{"grader": "justeval", "timeout": 5}')
+    s = command(
+        "rule-grade",
+        cmd_rule_grade,
+        "grade responses with a rule grader: a pipeline shard (--benchmark) or any Parquet/JSONL file",
+    )
+    s.add_argument("input", help="Parquet or JSON-lines file")
+    s.add_argument("output", help="Parquet or JSON-lines file (by extension)")
+    s.add_argument("--benchmark", help="pipeline mode: canonical benchmark file with the gold answers")
+    s.add_argument("--settings", default="", help="pipeline mode: grading settings (JSON)")
+    s.add_argument("--grader", default="justeval", choices=["justeval", "math_verify", "justrl"])
+    s.add_argument("--timeout", type=float, default=5.0, help="seconds per comparison (default 5)")
+    s.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    s.add_argument("--gold-column", default="answer")
+    s.add_argument("--response-column", default="response", help="a string or a list of strings per row")
 
     s = command("model-grade", cmd_model_grade, "verifier model on the rule grader's rejections")
     s.add_argument("--benchmark", required=True)

@@ -43,6 +43,7 @@ RULE_GRADES = pa.schema(
         ("extracted_answer", pa.string()),  # content of the last \boxed{}; null if none
         ("rule_correct", pa.bool_()),
         ("status", pa.string()),  # match | mismatch | no_answer | timeout | error
+        ("layer", pa.string()),  # what decided: extract | string | number | structure | numeric | ...
         ("grader", pa.string()),  # grader name
     ]
 )
@@ -56,6 +57,7 @@ VERDICTS = pa.schema(
         ("extracted_answer", pa.string()),
         ("rule_correct", pa.bool_()),
         ("status", pa.string()),
+        ("layer", pa.string()),
         ("sent_to_verifier", pa.bool_()),
         ("verifier_verdict", pa.string()),  # A | B | C | unparsed; null if not sent
         ("verifier_output", pa.string()),  # raw verifier text; null if not sent

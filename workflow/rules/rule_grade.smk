@@ -7,6 +7,7 @@ rule rule_grade:
         grades=ensure(RULE_GRADES, non_empty=True),
     log:
         f"{LOGS}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.log",
+    threads: 4
     benchmark:
         f"{RUNTIME}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.tsv"
     conda:
@@ -15,4 +16,5 @@ rule rule_grade:
         grading=rule_grade_settings,
     shell:
         "python -m justeval rule-grade {input.generations:q} {output.grades:q}"
-        " --benchmark {input.benchmark:q} --settings {params.grading:q} --log {log:q}"
+        " --benchmark {input.benchmark:q} --settings {params.grading:q}"
+        " --jobs {threads} --log {log:q}"

@@ -1,74 +1,177 @@
-"""String normalisation and exact-number parsing for the first rule grader."""
+"""String normalisation, units and labels, and exact-number parsing.
+
+These are the grader's cheap layers: they run in the main process on every
+(gold, answer) pair before anything is parsed, and are linear in the length.
+"""
 
 from __future__ import annotations
 
 import re
 from fractions import Fraction
 
-_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
-_SPACING = re.compile(r"\\[,;:! ]|~|\\quad|\\qquad")
-_DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\circ|°")
-_LABEL = re.compile(r"^[A-Za-z]\s*=\s*(?=\S)")
+MAX_ANSWER_CHARS = 2000  # longer extracted answers are compared as strings only
+
+_UNICODE = {
+    "−": "-", "–": "-", "×": "\\times ", "·": "\\cdot ", "÷": "\\div ", "π": "\\pi ",
+    "√": "\\sqrt ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "∞": "\\infty ", "°": "^\\circ",
+    "∪": "\\cup ", "∩": "\\cap ", "…": "\\ldots ", "\u00a0": " ", "\u2009": " ",
+}  # fmt: skip
+_UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+
+_COMMAND_ALIASES = [
+    (re.compile(r"\\[dt]frac(?![a-zA-Z])"), r"\\frac"),
+    (re.compile(r"\\(?:leq|leqslant)(?![a-zA-Z])"), r"\\le"),
+    (re.compile(r"\\(?:geq|geqslant)(?![a-zA-Z])"), r"\\ge"),
+    (re.compile(r"\\(?:neq)(?![a-zA-Z])"), r"\\ne"),
+    (re.compile(r"\\lt(?![a-zA-Z])"), "<"),
+    (re.compile(r"\\gt(?![a-zA-Z])"), ">"),
+    (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|displaystyle|textstyle)(?![a-zA-Z])"), ""),
+    (re.compile(r"\\(?:mathbf|boldsymbol|textbf|mathit|textit|emph|mathrm\{\s*\}|bf)(?![a-zA-Z])"), ""),
+    (re.compile(r"(?<!\\)\\(?:[,;:! ]|quad|qquad|enspace|thinspace)(?![a-zA-Z])"), " "),
+    (re.compile(r"~"), " "),
+    (re.compile(r"\\(?:cdotp|centerdot)(?![a-zA-Z])"), r"\\cdot"),
+    (re.compile(r"\\dots|\\ldots|\\cdots"), r"\\ldots"),
+]
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])")
+_PERCENT = re.compile(r"\\%|%")
+_DOLLAR_SIGN = re.compile(r"\\\$")
+_THOUSANDS_BRACE = re.compile(r"(?<=\d)\{,\}(?=\d{3})")
+_THIN_SPACE_DIGITS = re.compile(r"(?<=\d)\\[,!;: ](?=\d{3}(?!\d))")
+_WS = re.compile(r"\s+")
 
 
-def normalize(answer: str) -> str:
-    """A canonical string for comparing two answers written the same way."""
-    s = answer.strip().rstrip(".").strip()
-    if len(s) >= 2 and s[0] == "$" and s[-1] == "$":
-        s = s.strip("$")
-    s = s.replace("\\left", "").replace("\\right", "")
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    s = _SPACING.sub("", s)
+def canonical_text(answer: str) -> str:
+    """Light clean-up shared by every layer: spacing commands, aliases, ``$``, unicode."""
+    s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], answer)
+    s = _THOUSANDS_BRACE.sub("", s)
+    s = _THIN_SPACE_DIGITS.sub("", s)
+    for pattern, repl in _COMMAND_ALIASES:
+        s = pattern.sub(repl, s)
+    s = _DEGREES.sub("", s)
+    s = _PERCENT.sub("", s)
+    s = _DOLLAR_SIGN.sub("", s)
+    s = s.replace("$", " ")  # math-mode switches inside an answer ($,$ between items)
+    s = s.strip()
     prev = None
     while prev != s:
-        prev, s = s, _WRAPPERS.sub(r"\1", s)
-    s = _DEGREES.sub("", s)
-    s = s.replace("\\%", "").replace("%", "").replace("\\$", "")
-    s = _LABEL.sub("", s)
-    s = re.sub(r"\s+", "", s)
-    s = s.rstrip(".")
+        prev = s
+        s = s.strip().rstrip(".").strip()
+        if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
+            s = s[2:-2]
+    return _WS.sub(" ", s).strip()
+
+
+# ---------------------------------------------------------------- text wrappers, units, labels
+
+_TEXT_WRAPPER = re.compile(
+    r"\\(?:text|textrm|textnormal|mathrm|mbox|operatorname|textsf|mathsf)\s*\{([^{}]*)\}"
+)
+_UNIT_TAIL = re.compile(
+    r"""(?x)
+    (?<=[0-9}\)a-zA-Z])\s*
+    (?:
+        \\(?:text|textrm|textnormal|mathrm|mbox|rm)\s*\{\s*[^{}\d=]*[a-zA-Z][^{}\d=]*\}   # \text{ cm}
+        (?:\s*\^\s*\{?\d\}?)?
+      | \s[a-zA-Z]{2,}(?:\s+[a-zA-Z]{2,})*(?:\s*\^\s*\{?\d\}?)?                 # bare words: 5 cm
+    )\s*$
+    """
+)
+_SUBSCRIPT = r"(?:_(?:\{[^{}]*\}|\w))?"
+_LABEL = re.compile(
+    r"^\s*(?:[a-zA-Z]{1,3}" + _SUBSCRIPT + r"|\\[a-zA-Z]+" + _SUBSCRIPT + r"|[a-zA-Z]\s*\([a-zA-Z]\))"
+    r"\s*(?:=(?![=<>])|\\in(?![a-zA-Z]))\s*(?=\S)"
+)
+_CHOICE = re.compile(r"^\(?\s*([A-Ea-e])\s*\)?$")
+
+
+def unwrap_text(s: str) -> str:
+    prev = None
+    while prev != s:
+        prev, s = s, _TEXT_WRAPPER.sub(lambda m: " " + m.group(1) + " ", s)
+    return _WS.sub(" ", s).strip()
+
+
+def strip_units(s: str) -> str:
+    """Drop trailing units written after a value: ``5 \\text{ cm}``, ``12 dollars``."""
+    if not re.search(r"[\d}]", s):
+        return s
+    prev = None
+    while prev != s:
+        prev = s
+        stripped = _UNIT_TAIL.sub("", s).strip()
+        if stripped and re.search(r"[\d}\\]", stripped):
+            s = stripped
     return s
 
 
+def strip_label(s: str) -> str:
+    """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; leaves ``x \\le 5`` alone."""
+    m = _LABEL.match(s)
+    if m and "=" not in s[m.end() :]:
+        return s[m.end() :].strip()
+    return s
+
+
+def normalize(answer: str) -> str:
+    """The canonical string of an answer, for the cheapest equality layer."""
+    s = canonical_text(answer)
+    s = strip_units(s)
+    s = unwrap_text(s)
+    s = strip_label(s)
+    m = _CHOICE.match(s)
+    if m:
+        s = m.group(1).upper()
+    return s.replace(" ", "")
+
+
+# ---------------------------------------------------------------- exact numbers
+
 _INT = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)"
-_DEC = r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?"
-_FRAC = re.compile(r"^([+-]?)\\frac\{(" + _INT + r")\}\{(" + _INT + r")\}$")
-_SLASH = re.compile(r"^(" + _INT + r")/(" + _INT + r")$")
-_TIMES_TEN = re.compile(r"^(" + _DEC + r")\\times10\^\{?([+-]?\d+)\}?$")
+_DEC = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?\.\d+|[+-]?\d+\.?"
+_PLAIN = re.compile(rf"^(?:{_INT}|(?:{_DEC})(?:[eE][+-]?\d+)?)$")
+_FRAC = re.compile(r"^([+-]?)\\frac\{([+-]?\d+)\}\{([+-]?\d+)\}$")
+_SLASH = re.compile(r"^([+-]?\d+)/(\d+)$")
+_TIMES_TEN = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:\\times|\\cdot|\*)10\^\{?([+-]?\d{1,4})\}?$")
 
 
-def _int(text: str) -> int:
-    return int(text.replace(",", ""))
+def parse_number(normalized: str) -> tuple[Fraction, bool] | None:
+    """An exact number and whether it was written with decimals, or None.
 
-
-def parse_number(normalized: str) -> Fraction | None:
-    """An exact number for integers, decimals, fractions and a x 10^k forms."""
+    Covers integers (with thousands separators), decimals, scientific
+    notation, ``\\frac{a}{b}``, ``a/b`` and ``a\\times10^{k}``.
+    """
     s = normalized
-    if re.fullmatch(_INT, s):
-        return Fraction(_int(s))
-    if re.fullmatch(_DEC, s):
-        return Fraction(s)
+    if len(s) > 60:
+        return None
+    if _PLAIN.match(s):
+        body = s.replace(",", "")
+        try:
+            value = Fraction(body)
+        except (ValueError, ZeroDivisionError):
+            return None
+        return value, ("." in body or "e" in body.lower()) and value.denominator != 1
     if m := _FRAC.match(s):
-        den = _int(m.group(3))
+        den = int(m.group(3))
         if den == 0:
             return None
-        value = Fraction(_int(m.group(2)), den)
-        return -value if m.group(1) == "-" else value
+        value = Fraction(int(m.group(2)), den)
+        return (-value if m.group(1) == "-" else value), False
     if m := _SLASH.match(s):
-        den = _int(m.group(2))
-        return Fraction(_int(m.group(1)), den) if den else None
+        den = int(m.group(2))
+        return (Fraction(int(m.group(1)), den), False) if den else None
     if m := _TIMES_TEN.match(s):
-        exp = int(m.group(2))
-        if abs(exp) > 400:
-            return None
-        return Fraction(m.group(1)) * Fraction(10) ** exp
+        value = Fraction(m.group(1)) * Fraction(10) ** int(m.group(2))
+        return value, value.denominator != 1
     return None
 
 
-def numbers_equal(a: Fraction, b: Fraction, rel_tol: float = 1e-9) -> bool:
-    if a == b:
+def numbers_equal(gold: tuple[Fraction, bool], answer: tuple[Fraction, bool], rel_tol: float) -> bool:
+    """Exact equality, or a relative tolerance when a non-integer decimal is involved
+    (an integer gold still demands the exact integer)."""
+    g, g_dec = gold
+    a, a_dec = answer
+    if g == a:
         return True
-    if a.denominator == 1 and b.denominator == 1:
+    if not (g_dec or a_dec) or g.denominator == 1:
         return False
-    scale = max(abs(a), abs(b))
-    return abs(a - b) <= rel_tol * scale
+    return abs(g - a) <= Fraction(rel_tol) * max(abs(g), abs(a))

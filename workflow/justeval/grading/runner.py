@@ -1,17 +1,22 @@
-"""Grade many responses: extraction, memoised comparison, statuses."""
+"""Grade many responses: extraction, memo, cheap layers in-process, the rest in workers."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .compare import quick
 from .extract import last_boxed
-from .normalize import normalize, numbers_equal, parse_number
+from .pool import get_pool
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("match", "mismatch", "no_answer", "timeout", "error")
+GRADERS = ("justeval", "math_verify", "justrl")
+DEFAULT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -19,59 +24,93 @@ class GradeResult:
     extracted_answer: str | None
     rule_correct: bool
     status: str
+    layer: str
 
 
-def justeval_equal(gold: str, answer: str, timeout: float) -> bool:
-    """First justeval grader: normalised strings, then exact numbers."""
-    g, a = normalize(gold), normalize(answer)
-    if g == a:
-        return True
-    gn, an = parse_number(g), parse_number(a)
-    if gn is not None and an is not None:
-        return numbers_equal(gn, an)
-    return False
+@dataclass
+class GradeStats:
+    """What grading a batch cost, per layer (for logs and the benchmark)."""
+
+    responses: int = 0
+    distinct_pairs: int = 0
+    sent_to_workers: int = 0
+    seconds: float = 0.0
+    layer_counts: Counter = field(default_factory=Counter)
+    layer_seconds: Counter = field(default_factory=Counter)
+    slowest: list = field(default_factory=list)
 
 
-def math_verify_equal(gold: str, answer: str, timeout: float) -> bool:
-    """The math-verify package, on the extracted answer (for comparison)."""
-    from math_verify import parse, verify
+class Grader:
+    """A rule grader with a memo per (gold, extracted answer) that lives as long as it does."""
 
-    gold_parsed = parse(f"${gold}$", parsing_timeout=max(1, int(timeout)))
-    answer_parsed = parse(f"\\boxed{{{answer}}}", parsing_timeout=max(1, int(timeout)))
-    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=max(1, int(timeout))))
+    def __init__(self, name: str = "justeval", timeout: float = DEFAULT_TIMEOUT, jobs: int = 1):
+        if name not in GRADERS:
+            raise ValueError(f"unknown grader {name!r}; expected one of {GRADERS}")
+        self.name = name
+        self.timeout = timeout
+        self.jobs = jobs
+        self.memo: dict[tuple[str, str], tuple[bool, str, str]] = {}
+        self.stats = GradeStats()
 
+    def grade(
+        self,
+        golds: Sequence[str],
+        responses: Sequence[str | None],
+        progress: Callable[[int], None] | None = None,
+    ) -> list[GradeResult]:
+        """Grade ``responses[i]`` against ``golds[i]``."""
+        if len(golds) != len(responses):
+            raise ValueError("golds and responses differ in length")
+        start = time.perf_counter()
+        stats = self.stats
+        answers = [last_boxed(r) for r in responses]
+        todo: dict[tuple[str, str], None] = {}
+        for gold, answer in zip(golds, answers, strict=True):
+            if answer is not None and (gold, answer) not in self.memo:
+                todo[(gold, answer)] = None
+        stats.distinct_pairs += len(todo)
 
-GRADERS: dict[str, Callable[[str, str, float], bool]] = {
-    "justeval": justeval_equal,
-    "math_verify": math_verify_equal,
-}
+        remote: list[tuple[str, str]] = []
+        for pair in todo:
+            t = time.perf_counter()
+            decided = quick(*pair) if self.name == "justeval" else None
+            if decided is None:
+                remote.append(pair)
+                continue
+            ok, layer = decided
+            self.memo[pair] = (ok, "match" if ok else "mismatch", layer)
+            stats.layer_seconds[layer] += time.perf_counter() - t
+        if remote:
+            stats.sent_to_workers += len(remote)
+            pool = get_pool(self.name, self.jobs, self.timeout)
+            for pair, (ok, status, layer, seconds) in zip(remote, pool.run(remote), strict=True):
+                self.memo[pair] = (ok, status, layer)
+                stats.layer_seconds[layer] += seconds
+                stats.slowest.append((seconds, layer, pair))
+            stats.slowest = sorted(stats.slowest, reverse=True)[:10]
+
+        results = []
+        for gold, answer in zip(golds, answers, strict=True):
+            if answer is None:
+                result = GradeResult(None, False, "no_answer", "extract")
+            else:
+                ok, status, layer = self.memo[(gold, answer)]
+                result = GradeResult(answer, ok, status, layer)
+            stats.layer_counts[result.layer] += 1
+            results.append(result)
+        if progress:
+            progress(len(results))
+        stats.responses += len(results)
+        stats.seconds += time.perf_counter() - start
+        return results
 
 
 def grade_responses(
     golds: Sequence[str],
     responses: Sequence[str | None],
     grader: str = "justeval",
-    timeout: float = 5.0,
+    timeout: float = DEFAULT_TIMEOUT,
+    jobs: int = 1,
 ) -> list[GradeResult]:
-    """Grade ``responses[i]`` against ``golds[i]``; identical pairs are graded once."""
-    equal = GRADERS[grader]
-    memo: dict[tuple[str, str], tuple[bool, str]] = {}
-    results = []
-    for gold, response in zip(golds, responses, strict=True):
-        answer = last_boxed(response)
-        if answer is None:
-            results.append(GradeResult(None, False, "no_answer"))
-            continue
-        key = (gold, answer)
-        if key not in memo:
-            try:
-                ok = equal(gold, answer, timeout)
-                memo[key] = (ok, "match" if ok else "mismatch")
-            except TimeoutError:
-                memo[key] = (False, "timeout")
-            except Exception as exc:  # a grader bug must not stop the job
-                log.warning("grader %s failed on gold=%r answer=%r: %s", grader, gold, answer, exc)
-                memo[key] = (False, "error")
-        ok, status = memo[key]
-        results.append(GradeResult(answer, ok, status))
-    return results
+    """Grade ``responses[i]`` against ``golds[i]`` (a fresh memo per call)."""
+    return Grader(grader, timeout, jobs).grade(golds, responses)

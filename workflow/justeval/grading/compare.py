@@ -1,0 +1,142 @@
+"""Equivalence of a gold answer and an extracted answer, layer by layer.
+
+``quick`` holds the cheap layers (normalised strings, exact numbers) and runs in
+the grading process itself. ``full`` adds the structured and numeric layers
+and, only for what they cannot read, sympy; it runs in worker processes under a
+hard deadline (see :mod:`pool`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from . import latex, structure
+from .normalize import MAX_ANSWER_CHARS, normalize, numbers_equal, parse_number
+
+REL_TOL = 1e-6  # relative tolerance when a non-integer decimal is involved
+
+# where a verdict was decided: extraction (no answer), the cheap layers, the
+# structured and numeric layers, sympy, the guard that keeps sympy off explosive
+# input, or the deadline / an error
+LAYERS = ("extract", "string", "number", "structure", "numeric", "sympy", "guard", "timeout", "error")
+
+
+def quick(gold: str, answer: str) -> tuple[bool, str] | None:
+    """(equal, layer) from the cheap layers, or None when they cannot decide."""
+    ng, na = normalize(gold), normalize(answer)
+    if ng == na:
+        return True, "string"
+    if len(answer) > MAX_ANSWER_CHARS:
+        return False, "string"  # enormous answers are never parsed
+    pg, pa = parse_number(ng), parse_number(na)
+    if pg is not None and pa is not None:
+        return numbers_equal(pg, pa, REL_TOL), "number"
+    return None
+
+
+def full(gold: str, answer: str) -> tuple[bool, str]:
+    """Every layer, cheap first; sympy only for what the own parser cannot read."""
+    decided = quick(gold, answer)
+    if decided is not None:
+        return decided
+    try:
+        g, a = structure.read(gold), structure.read(answer)
+        if not (structure.has_raw(g) or structure.has_raw(a)):
+            return structure.compare_values(g, a, REL_TOL)
+        ok, layer = structure.compare_values(g, a, REL_TOL)
+        if ok:
+            return ok, layer
+    except (latex.TooLarge, structure.Unreadable, latex.ParseError, RecursionError):
+        pass
+    if not (sympy_safe(gold) and sympy_safe(answer)):
+        return False, "guard"
+    return sympy_equal(gold, answer), "sympy"
+
+
+_TOWER = re.compile(r"\^\s*\{[^{}]*\^|\^\s*\d+\s*\^")
+_BIG_LITERAL = re.compile(r"\d{40,}")
+SYMPY_MAX_CHARS = 300
+SYMPY_MAX_DEPTH = 12
+
+
+def sympy_safe(text: str) -> bool:
+    """Refuse inputs known to make sympy explode: long strings, exponent towers,
+    huge literals, deep nesting."""
+    if len(text) > SYMPY_MAX_CHARS or _TOWER.search(text) or _BIG_LITERAL.search(text):
+        return False
+    depth = deepest = 0
+    for ch in text:
+        if ch in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")}]":
+            depth -= 1
+    return deepest <= SYMPY_MAX_DEPTH
+
+
+@lru_cache(maxsize=4096)
+def _to_sympy(text: str):
+    from latex2sympy2_extended import latex2sympy
+
+    from .normalize import canonical_text, strip_label, strip_units
+
+    return latex2sympy(strip_label(strip_units(canonical_text(text))))
+
+
+def _numerically_equal(g, a) -> bool | None:
+    """Evaluate g - a at random points: True if ~0 everywhere, False if clearly not,
+    None if it cannot be evaluated (then sympy.simplify decides)."""
+    import random
+
+    import sympy
+
+    names = sorted(g.free_symbols | a.free_symbols, key=str)
+    rng = random.Random(1234)
+    for _ in range(3):
+        point = {s: sympy.Float(rng.uniform(1.1, 2.9), 30) for s in names}
+        try:
+            gv = complex(g.evalf(30, subs=point))
+            av = complex(a.evalf(30, subs=point))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+        scale = max(abs(gv), abs(av))
+        if scale != scale or scale == float("inf"):  # nan or inf
+            return None
+        if abs(gv - av) > 1e-12 * max(scale, 1e-300):
+            return False
+    return True
+
+
+def sympy_equal(gold: str, answer: str) -> bool:
+    """Last resort: both sides through latex2sympy2-extended, then sympy; a numeric
+    check first, ``simplify`` only when the values cannot be evaluated."""
+    import sympy
+
+    try:
+        g, a = _to_sympy(gold), _to_sympy(answer)
+    except Exception:
+        return False
+    try:
+        if g == a:
+            return True
+        if isinstance(g, sympy.Expr) and isinstance(a, sympy.Expr):
+            numeric = _numerically_equal(g, a)
+            if numeric is not None:
+                return numeric
+        return bool(sympy.simplify(g - a) == 0)
+    except Exception:
+        try:
+            return bool(g.equals(a))
+        except Exception:
+            return False
+
+
+def math_verify_equal(gold: str, answer: str) -> tuple[bool, str]:
+    """The math-verify package on the extracted answer, its own timeouts off
+    (the worker's deadline applies)."""
+    from math_verify import parse, verify
+
+    gold_parsed = parse(f"${gold}$", parsing_timeout=None)
+    answer_parsed = parse(f"\\boxed{{{answer}}}", parsing_timeout=None)
+    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=None)), "math_verify"
