@@ -34,13 +34,15 @@ def corpus_texts() -> list[str]:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    """Three tiny models: two random ones (seeds 0 and 1) and the always-A verifier."""
+    """Tiny models: two random ones (seeds 0 and 1), the always-A verifier, and a
+    policy model that answers \\boxed{7} over and over."""
     base = tmp_path_factory.mktemp("tiny-models")
     texts = corpus_texts()
     return {
         "random": build_tiny_model(base / "random", "random", texts, seed=0),
         "random2": build_tiny_model(base / "random2", "random", texts, seed=1),
         "always_a": build_tiny_model(base / "always_a", "always_a", texts, seed=0),
+        "boxed7": build_tiny_model(base / "boxed7", "constant", texts, seed=0, text="\\boxed{7}"),
     }
 
 

@@ -122,6 +122,9 @@ def cmd_model_grade(args) -> None:
         _json(args.settings),
         _json(args.engine_options),
         args.output,
+        args.audit_md,
+        args.audit_json,
+        cache_dir=args.cache_dir or None,
     )
 
 
@@ -196,7 +199,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--prompt", nargs="*")
     s.add_argument("--settings", required=True)
     s.add_argument("--engine-options", default="{}")
+    s.add_argument("--cache-dir", default="", help="per-row verifier cache folder ('' for none)")
     s.add_argument("--output", required=True)
+    s.add_argument("--audit-md", required=True)
+    s.add_argument("--audit-json", required=True)
 
     s = command("aggregate", cmd_aggregate, "metrics of one model on one benchmark")
     s.add_argument("input", help="verdicts file")

@@ -15,7 +15,7 @@ from typing import Any
 from .hashing import canonical_json, sha256_file
 
 # Folders under results/ that are not model aliases.
-RESERVED_ALIASES = frozenset({"models", "logs", "runtime", "tables"})
+RESERVED_ALIASES = frozenset({"models", "logs", "runtime", "tables", "cache"})
 
 # Keys of the `generation` section that change samples (shard_size does not:
 # it only decides how samples are grouped into jobs).
@@ -271,6 +271,10 @@ class Plan:
                 question=mg["question"],
                 max_tokens=mg["max_tokens"],
                 parse=mg["parse"],
+                pattern=mg["pattern"],
+                pattern_labels=mg["pattern_labels"],
+                scope=mg["scope"],
+                response_view=mg["response_view"],
                 parse_version=parse_version,
             )
         return canonical_json(settings)
@@ -373,7 +377,23 @@ def build_plan(config: dict, project_dir: str | Path, rule_names: set[str] = fro
         missing = [p for p in VERIFIER_PLACEHOLDERS if p not in text]
         if missing:
             raise ConfigError(f"config error: model_grade.prompt: {mg['prompt']} lacks {', '.join(missing)}")
+        if mg["parse"] == "pattern":
+            check_pattern(mg["pattern"], mg["pattern_labels"])
     return Plan(config, models, verifier, benchmarks, project_dir)
+
+
+def check_pattern(pattern: str | None, labels: dict) -> None:
+    if not pattern:
+        raise ConfigError("config error: model_grade.pattern: parse 'pattern' needs a pattern")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"config error: model_grade.pattern: not a regular expression: {exc}") from None
+    if not labels:
+        raise ConfigError(
+            "config error: model_grade.pattern_labels: map the pattern's matches to A, B or C, "
+            "e.g. {correct: A, incorrect: B}"
+        )
 
 
 # --------------------------------------------------------------------------

@@ -74,6 +74,7 @@ def score(
         "n_rule_correct": int(verdicts["rule_correct"].sum()),
         "n_sent_to_verifier": int(sent.sum()),
         "n_verifier_recovered": int((verdicts["correct"] & ~verdicts["rule_correct"]).sum()),
+        "n_verifier_invalid": int((verdicts["verifier_verdict"] == "C").sum()),
         "n_verifier_unparsed": int((verdicts["verifier_verdict"] == "unparsed").sum()),
         "n_no_answer": int((verdicts["status"] == "no_answer").sum()),
         "n_truncated": int((verdicts["finish_reason"] == "length").sum()),

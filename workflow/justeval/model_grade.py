@@ -1,11 +1,16 @@
-"""The model_grade stage: the verifier model judges the rule grader's rejections.
+"""The model_grade stage: a verifier model judges the rule grader's rejections.
 
-All leftovers of one (model, benchmark) go to the verifier in one engine call,
-greedy. Final correctness is ``rule_correct OR verdict == A``.
+All rows to judge of one (model, benchmark) go to the verifier in one engine
+call, greedy. Every verifier output is cached per row, keyed by everything
+that decides it, in a folder outside the stage's declared outputs, so a rerun
+(a new rule grader, a new parse mode) asks the engine only for what it has
+never seen. Final correctness is ``rule_correct OR verdict == A``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from pathlib import Path
@@ -13,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import engine
+from .hashing import canonical_json, sha256_text
 from .models import load_manifest
-from .parquet_io import DataError, read_metadata, read_parquet, write_parquet
+from .parquet_io import DataError, read_metadata, read_parquet, write_parquet, write_text_atomic
 from .provenance import versions
 from .schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
 from .verdicts import final_correct, parse_verdict
@@ -22,12 +28,32 @@ from .verdicts import final_correct, parse_verdict
 log = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"\{(question|gold_answer|llm_response)\}")
+THINK_END = "</think>"
+AUDIT_SAMPLES = 20
+AUDIT_TAIL = 400
+
+
+# ---------------------------------------------------------------- prompts
 
 
 def fill_prompt(template: str, question: str, gold_answer: str, llm_response: str) -> str:
     """Fill the three placeholders in one pass (inserted text is never rescanned)."""
     values = {"question": question, "gold_answer": gold_answer, "llm_response": llm_response}
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def response_view(response: str, view: str) -> str:
+    """What the verifier sees of a response: ``full``, ``final`` (after the last
+    ``</think>``, else all of it) or ``tail:<chars>``."""
+    if view == "full":
+        return response
+    if view == "final":
+        cut = response.rfind(THINK_END)
+        return response[cut + len(THINK_END) :].lstrip() if cut != -1 else response
+    if view.startswith("tail:"):
+        chars = int(view.split(":", 1)[1])
+        return response[-chars:] if chars > 0 else response
+    raise ValueError(f"unknown response view {view!r}")
 
 
 def verifier_prompt_ids(
@@ -52,6 +78,53 @@ def verifier_prompt_ids(
     return ids, True
 
 
+# ---------------------------------------------------------------- cache
+
+
+def cache_key(verifier: dict, settings: dict, question: str, gold: str, response: str) -> str:
+    """Everything that decides one verifier output: the verifier's weights, the
+    prompt template, the response view, the output budget and the row's text."""
+    return sha256_text(
+        canonical_json(
+            {
+                "verifier": verifier,
+                "prompt_sha256": settings["prompt_sha256"],
+                "response_view": settings["response_view"],
+                "max_tokens": settings["max_tokens"],
+                "question": question,
+                "gold": gold,
+                "response_sha256": hashlib.sha256(response.encode("utf-8")).hexdigest(),
+            }
+        )
+    )
+
+
+class OutputCache:
+    """One small JSON file per verifier output, written atomically (temp file and
+    rename), safe on network file systems; no database."""
+
+    def __init__(self, folder: str | Path | None):
+        self.folder = Path(folder) if folder else None
+
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict | None:
+        if self.folder is None:
+            return None
+        try:
+            return json.loads(self.path(key).read_text())
+        except (OSError, ValueError):
+            return None  # missing, or unreadable: ask the engine again
+
+    def put(self, key: str, entry: dict) -> None:
+        if self.folder is not None:
+            write_text_atomic(self.path(key), json.dumps(entry, sort_keys=True))
+
+
+# ---------------------------------------------------------------- the stage
+
+
 def join_shards(generations: list[str], grades: list[str]) -> pd.DataFrame:
     gens = pd.concat([read_parquet(p, GENERATIONS) for p in generations], ignore_index=True)
     rule = pd.concat([read_parquet(p, RULE_GRADES) for p in grades], ignore_index=True)
@@ -71,6 +144,34 @@ def join_shards(generations: list[str], grades: list[str]) -> pd.DataFrame:
     return merged.drop(columns="_merge")
 
 
+def _ask_verifier(
+    manifest: dict, template: str, rows: list[dict], settings: dict, engine_options: dict, label: str
+):
+    """Outputs of the verifier for ``rows`` (one engine call), with truncation flags."""
+    from vllm import SamplingParams
+
+    llm = engine.load_engine(
+        manifest["path"], dtype="auto", max_model_len=None, seed=0, options=engine_options
+    )
+    try:
+        tokenizer = llm.get_tokenizer()
+        budget = llm.llm_engine.model_config.max_model_len - settings["max_tokens"]
+        prompts, truncated = [], []
+        for row in rows:
+            ids, cut = verifier_prompt_ids(
+                tokenizer, template, row["question"], row["gold"], row["view"], budget
+            )
+            prompts.append(ids)
+            truncated.append(cut)
+        greedy = SamplingParams(temperature=0.0, max_tokens=settings["max_tokens"])
+        outputs = engine.run_requests(
+            llm, prompts, [greedy] * len(prompts), label=label, keys=[row["id"] for row in rows]
+        )
+    finally:
+        engine.shutdown(llm)
+    return [o.outputs[0].text for o in outputs], truncated
+
+
 def run(
     benchmark: str,
     generations: list[str],
@@ -80,6 +181,9 @@ def run(
     settings: dict,
     engine_options: dict,
     output: str,
+    audit_md: str,
+    audit_json: str,
+    cache_dir: str | None = None,
 ) -> None:
     bench = read_parquet(benchmark, BENCHMARK).set_index("problem_id")
     frame = join_shards(generations, grades)
@@ -87,70 +191,145 @@ def run(
     frame = frame.sort_values(
         ["problem_id", "sample_idx"], key=lambda c: c.map(order) if c.name == "problem_id" else c
     ).reset_index(drop=True)
+    frame["gold"] = frame["problem_id"].map(bench["answer"])
 
-    leftovers = frame.index[~frame["rule_correct"]] if settings["enabled"] else frame.index[:0]
+    if not settings["enabled"]:
+        to_judge = frame.index[:0]
+    elif settings["scope"] == "all":
+        to_judge = frame.index
+    else:
+        to_judge = frame.index[frame["status"] != "match"]
     frame["sent_to_verifier"] = False
     frame["verifier_verdict"] = None
     frame["verifier_output"] = None
     frame["input_truncated"] = False
-    log.info("%d of %d samples are leftovers for the verifier", len(leftovers), len(frame))
+    cached = 0
+    label = f"model_grade {Path(output).parent.parent.name}/{Path(output).parent.name}"
+    log.info(
+        "%d of %d samples go to the verifier (scope %s)", len(to_judge), len(frame), settings.get("scope")
+    )
 
-    if len(leftovers):
-        if not verifier_manifest:
-            raise DataError("model grading is enabled but no verifier manifest was given")
+    if len(to_judge):
+        if not verifier_manifest or not prompt_path:
+            raise DataError("model grading is enabled but no verifier manifest or prompt was given")
         manifest = load_manifest(verifier_manifest)
         template = Path(prompt_path).read_text()
-        llm = engine.load_engine(
-            manifest["path"], dtype="auto", max_model_len=None, seed=0, options=engine_options
-        )
-        try:
-            from vllm import SamplingParams
-
-            tokenizer = llm.get_tokenizer()
-            budget = llm.llm_engine.model_config.max_model_len - settings["max_tokens"]
-            prompts, truncated = [], []
-            for i in leftovers:
-                row = frame.loc[i]
-                question = "" if settings["question"] == "empty" else bench.at[row.problem_id, "problem"]
-                ids, cut = verifier_prompt_ids(
-                    tokenizer, template, question, bench.at[row.problem_id, "answer"], row.response, budget
-                )
-                prompts.append(ids)
-                truncated.append(cut)
-            greedy = SamplingParams(temperature=0.0, max_tokens=settings["max_tokens"])
-            outputs = engine.run_requests(
-                llm,
-                prompts,
-                [greedy] * len(prompts),
-                label=f"model_grade {Path(output).parent.name}",
-                keys=[f"{frame.at[i, 'problem_id']}#{frame.at[i, 'sample_idx']}" for i in leftovers],
-            )
-        finally:
-            engine.shutdown(llm)
-        texts = [o.outputs[0].text for o in outputs]
-        frame.loc[leftovers, "sent_to_verifier"] = True
-        frame.loc[leftovers, "verifier_output"] = texts
-        frame.loc[leftovers, "verifier_verdict"] = [parse_verdict(t, settings["parse"]) for t in texts]
-        frame.loc[leftovers, "input_truncated"] = truncated
+        if hashlib.sha256(Path(prompt_path).read_bytes()).hexdigest() != settings["prompt_sha256"]:
+            raise DataError(f"{prompt_path} changed while the job was planned; run again")
+        verifier = {k: manifest.get(k) for k in ("identity", "resolved_revision", "weights_sha256")}
+        cache = OutputCache(cache_dir)
+        rows = []
+        for i in to_judge:
+            r = frame.loc[i]
+            question = "" if settings["question"] == "empty" else bench.at[r.problem_id, "problem"]
+            gold = r.gold
+            view = response_view(r.response, settings["response_view"])
+            key = cache_key(verifier, settings, question, gold, view)
+            rows.append({"index": i, "id": f"{r.problem_id}#{r.sample_idx}", "question": question,
+                         "gold": gold, "view": view, "key": key, "hit": cache.get(key)})  # fmt: skip
+        misses = [row for row in rows if row["hit"] is None]
+        cached = len(rows) - len(misses)
+        log.info("verifier cache: %d hits, %d to ask the engine", cached, len(misses))
+        if misses:
+            texts, truncated = _ask_verifier(manifest, template, misses, settings, engine_options, label)
+            for row, text, cut in zip(misses, texts, truncated, strict=True):
+                row["hit"] = {"output": text, "input_truncated": cut}
+                cache.put(row["key"], row["hit"])
+        index = [row["index"] for row in rows]
+        outputs = [row["hit"]["output"] for row in rows]
+        frame.loc[index, "sent_to_verifier"] = True
+        frame.loc[index, "verifier_output"] = outputs
+        frame.loc[index, "input_truncated"] = [bool(row["hit"]["input_truncated"]) for row in rows]
+        frame.loc[index, "verifier_verdict"] = [
+            parse_verdict(t, settings["parse"], settings.get("pattern"), settings.get("pattern_labels"))
+            for t in outputs
+        ]
 
     frame["correct"] = [
         final_correct(r, v) for r, v in zip(frame["rule_correct"], frame["verifier_verdict"], strict=True)
     ]
-    counts = frame.loc[leftovers, "verifier_verdict"].value_counts().to_dict()
-    log.info(
-        "verifier verdicts %s; %d recovered; accuracy %.2f%%",
-        counts,
-        int((frame["correct"] & ~frame["rule_correct"]).sum()),
-        100 * frame["correct"].mean(),
+    audit = audit_counts(frame, cached)
+    log.info("verifier audit: %s", audit)
+    metadata = {
+        "stage": "model_grade",
+        "settings": settings,
+        "benchmark": read_metadata(benchmark),
+        "versions": versions(),
+    }
+    write_parquet(frame, output, VERDICTS, metadata=metadata)
+    write_text_atomic(
+        audit_json, json.dumps({**audit, "settings": settings}, indent=2, sort_keys=True) + "\n"
     )
-    write_parquet(
-        frame,
-        output,
-        VERDICTS,
-        metadata={
-            "stage": "model_grade",
-            "settings": settings,
-            "benchmark": read_metadata(benchmark),
-            "versions": versions(),
-        },
+    write_text_atomic(audit_md, audit_markdown(frame, audit, settings, label.split(" ", 1)[1]))
+
+
+# ---------------------------------------------------------------- audit
+
+
+def audit_counts(frame: pd.DataFrame, cached: int) -> dict:
+    sent = frame["sent_to_verifier"]
+    verdict = frame["verifier_verdict"]
+    return {
+        "samples": len(frame),
+        "rule_accepted": int(frame["rule_correct"].sum()),
+        "sent_to_verifier": int(sent.sum()),
+        "verifier_correct": int((verdict == "A").sum()),
+        "verifier_incorrect": int((verdict == "B").sum()),
+        "verifier_invalid": int((verdict == "C").sum()),
+        "verifier_unparsed": int((verdict == "unparsed").sum()),
+        "recovered": int((frame["correct"] & ~frame["rule_correct"]).sum()),
+        "rule_accepted_verifier_disagreed": int((sent & frame["rule_correct"] & (verdict != "A")).sum()),
+        "input_truncated": int(frame["input_truncated"].sum()),
+        "answered_from_cache": cached,
+        "accuracy": 100.0 * float(frame["correct"].mean()) if len(frame) else 0.0,
+    }
+
+
+def _sample_block(row) -> str:
+    tail = row.response[-AUDIT_TAIL:] if isinstance(row.response, str) else ""
+    output = (row.verifier_output or "").strip().replace("`", "'")[:200]
+    return (
+        f"### {row.problem_id} #{row.sample_idx}\n\n"
+        f"- gold: `{row.gold}`\n"
+        f"- extracted answer: `{row.extracted_answer}` (rule: {row.status}, {row.layer})\n"
+        f"- verifier: {row.verifier_verdict} (output: `{output}`)\n\n"
+        f"Last {AUDIT_TAIL} characters of the response:\n\n````text\n{tail}\n````\n"
     )
+
+
+def audit_markdown(frame: pd.DataFrame, audit: dict, settings: dict, title: str) -> str:
+    lines = [
+        f"# Verifier audit: {title}",
+        "",
+        f"Verifier settings: `{canonical_json({k: v for k, v in settings.items() if k != 'parse_version'})}`",
+        "",
+        "| samples | rule accepted | sent to verifier | recovered (A) | incorrect (B) | invalid (C) "
+        "| unparsed | rule accepted, verifier disagreed | input truncated | from cache | accuracy |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| {audit['samples']} | {audit['rule_accepted']} | {audit['sent_to_verifier']} "
+        f"| {audit['recovered']} "
+        f"| {audit['verifier_incorrect']} | {audit['verifier_invalid']} | {audit['verifier_unparsed']} "
+        f"| {audit['rule_accepted_verifier_disagreed']} | {audit['input_truncated']} "
+        f"| {audit['answered_from_cache']} | {audit['accuracy']:.2f} % |",
+        "",
+    ]
+    recovered = frame[frame["correct"] & ~frame["rule_correct"]]
+    lines += [
+        f"## Recovered by the verifier ({len(recovered)}; the first {min(len(recovered), AUDIT_SAMPLES)})",
+        "",
+        "Samples the rule grader rejected and the verifier accepted: check that the verifier is right.",
+        "",
+    ]
+    lines += [_sample_block(row) for row in recovered.head(AUDIT_SAMPLES).itertuples()]
+    if settings.get("scope") == "all":
+        disagreed = frame[
+            frame["sent_to_verifier"] & frame["rule_correct"] & (frame["verifier_verdict"] != "A")
+        ]
+        lines += [
+            "",
+            f"## Rule grader accepted, verifier did not ({len(disagreed)}; "
+            f"the first {min(len(disagreed), AUDIT_SAMPLES)})",
+            "",
+        ]
+        lines += [_sample_block(row) for row in disagreed.head(AUDIT_SAMPLES).itertuples()]
+    return "\n".join(lines).rstrip() + "\n"

@@ -122,7 +122,9 @@ def build_tiny(identity: dict, weights_dir: str | Path) -> dict:
     for corpus_file in spec.get("corpus", []):
         texts.extend(problem_texts(corpus_file))
     log.info("building tiny %s model from %d corpus texts", spec["kind"], len(texts))
-    folder = build_tiny_model(weights_dir, kind=spec["kind"], texts=texts, seed=spec["seed"])
+    folder = build_tiny_model(
+        weights_dir, kind=spec["kind"], texts=texts, seed=spec["seed"], text=spec.get("text")
+    )
     return manifest_for(folder, identity, source="tiny", resolved_revision=None)
 
 

@@ -81,6 +81,7 @@ SCORES_COLUMNS = [
     ("n_rule_correct", pa.int32()),
     ("n_sent_to_verifier", pa.int32()),
     ("n_verifier_recovered", pa.int32()),
+    ("n_verifier_invalid", pa.int32()),  # verdict C
     ("n_verifier_unparsed", pa.int32()),
     ("n_no_answer", pa.int32()),
     ("n_truncated", pa.int32()),  # finish_reason == length

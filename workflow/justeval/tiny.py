@@ -11,8 +11,12 @@ the vLLM CPU attention kernels accept):
     projections are zero, so the residual stream (and thus the final hidden
     state) is the same for every position of every prompt.  The untied output
     layer is zero except for the row of the token ``A``, which is aligned with
-    that hidden state.  Greedy decoding therefore emits ``A`` for any prompt:
-    a stand-in for a verifier that accepts everything.
+    that hidden state.  Decoding therefore emits ``A`` for any prompt (greedy,
+    and in practice when sampling too): a verifier that accepts everything.
+``constant``
+    The same construction for a given ``text``, added to the tokenizer as one
+    token: the model answers ``text`` repeated (``\\boxed{7}\\boxed{7}...``), a
+    policy model whose answers a test can predict.
 
 The tokenizer is a byte-level BPE trained with ``tokenizers`` on the given
 texts (benchmark problems), saved with a ChatML chat template.
@@ -24,7 +28,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-KINDS = ("random", "always_a")
+KINDS = ("random", "always_a", "constant")
 
 IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 
@@ -90,11 +94,10 @@ def _model_config(tokenizer, hidden_size: int, layers: int):
     )
 
 
-def _make_always_a(model, tokenizer, seed: int) -> None:
-    """Rewrite a model's weights so that its greedy output is always ``A``."""
+def _make_constant(model, token_id: int, seed: int) -> None:
+    """Rewrite a model's weights so that it always emits ``token_id``."""
     import torch
 
-    (a_id,) = tokenizer.encode("A", add_special_tokens=False)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         emb = model.model.embed_tokens.weight
@@ -109,7 +112,7 @@ def _make_always_a(model, tokenizer, seed: int) -> None:
         h = h * norm.weight
         head = model.lm_head.weight
         head.zero_()
-        head[a_id] = 10.0 * h / h.norm()
+        head[token_id] = 10.0 * h / h.norm()
 
 
 def build_tiny_model(
@@ -120,6 +123,7 @@ def build_tiny_model(
     vocab_size: int = 512,
     hidden_size: int = 128,
     layers: int = 2,
+    text: str | None = None,
 ) -> Path:
     """Build a tiny model of the given kind into ``out_dir`` and return it."""
     import torch
@@ -127,14 +131,22 @@ def build_tiny_model(
 
     if kind not in KINDS:
         raise ValueError(f"unknown tiny model kind {kind!r}; expected one of {KINDS}")
+    if kind == "constant" and not text:
+        raise ValueError("a constant tiny model needs the text it answers")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = train_tokenizer(texts, vocab_size=vocab_size)
+    if kind == "constant":
+        tokenizer.add_tokens([text])
     set_seed(seed)
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(_model_config(tokenizer, hidden_size, layers))
     if kind == "always_a":
-        _make_always_a(model, tokenizer, seed)
+        (token_id,) = tokenizer.encode("A", add_special_tokens=False)
+        _make_constant(model, token_id, seed)
+    elif kind == "constant":
+        (token_id,) = tokenizer.encode(text, add_special_tokens=False)
+        _make_constant(model, token_id, seed)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     # generation_config.json carries sampling defaults that vLLM would pick up;

@@ -12,19 +12,36 @@ _WORDS = re.compile(r"\b(INCORRECT|CORRECT|INVALID)\b")
 _WORD_VERDICT = {"CORRECT": "A", "INCORRECT": "B", "INVALID": "C"}
 
 
-def parse_verdict(output: str | None, mode: str = "lenient") -> str:
+def parse_verdict(
+    output: str | None,
+    mode: str = "lenient",
+    pattern: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> str:
     """A, B or C from the verifier's text, else ``unparsed``.
 
     ``exact`` (JustRL's rule): the stripped output must be exactly one letter.
     ``lenient``: the first letter A/B/C standing alone at the start (``A``,
     ``**B**``, ``C: INVALID``), or else the first of the words CORRECT /
-    INCORRECT / INVALID. Anything else is unparsed, never counted correct.
+    INCORRECT / INVALID. ``pattern``: the first match of a regular expression;
+    its first group, lower-cased, is looked up in ``labels`` (for judges such
+    as xVerify that answer in words). Anything else is unparsed, never counted
+    correct.
     """
     if output is None:
         return UNPARSED
     text = output.strip()
     if mode == "exact":
         return text if text in VERDICTS else UNPARSED
+    if mode == "pattern":
+        if not pattern:
+            raise ValueError("parse mode 'pattern' needs a pattern")
+        m = re.search(pattern, text)
+        if not m:
+            return UNPARSED
+        found = (m.group(1) if m.groups() else m.group(0)).strip().lower()
+        verdict = {k.lower(): v for k, v in (labels or {}).items()}.get(found)
+        return verdict if verdict in VERDICTS else UNPARSED
     if mode != "lenient":
         raise ValueError(f"unknown verdict parse mode {mode!r}")
     if m := _FIRST_LETTER.match(text):

@@ -51,6 +51,7 @@ METRICS_VERSION = source_hash(
 # Snakemake does not track: changing them never reruns anything.
 ENGINE_OPTIONS = canonical_json(config["engine"])
 HUB_CACHE = config["hub_cache"] or "default"
+VERIFIER_CACHE = config["model_grade"]["cache"]
 
 
 # ---------------------------------------------------------------- paths
@@ -61,6 +62,8 @@ BENCHMARK = "data/benchmarks/{benchmark}.parquet"
 GENERATIONS = "results/{model}/{benchmark}/generations/shard-{shard}.parquet"
 RULE_GRADES = "results/{model}/{benchmark}/rule_grades/shard-{shard}.parquet"
 VERDICTS = "results/{model}/{benchmark}/verdicts.parquet"
+AUDIT_MD = "results/{model}/{benchmark}/verifier_audit.md"
+AUDIT_JSON = "results/{model}/{benchmark}/verifier_audit.json"
 SCORES = "results/{model}/{benchmark}/scores.parquet"
 TABLE = "results/tables/accuracy.{ext}"
 SCORES_TABLE = "results/tables/scores.{ext}"

@@ -1,5 +1,9 @@
 rule model_grade:
-    """Send the rule grader's rejections of one benchmark to the verifier model."""
+    """Send the rule grader's rejections of one benchmark to the verifier model.
+
+    Verifier outputs are cached per row in an undeclared folder (resources.cache),
+    so a rerun asks the engine only for rows it has never judged.
+    """
     input:
         benchmark=BENCHMARK,
         generations=generation_shards,
@@ -8,6 +12,8 @@ rule model_grade:
         prompt=verifier_prompt,
     output:
         verdicts=ensure(VERDICTS, non_empty=True),
+        audit_md=AUDIT_MD,
+        audit_json=AUDIT_JSON,
     log:
         f"{LOGS}/model_grade/{{model}}/{{benchmark}}.log",
     benchmark:
@@ -19,6 +25,7 @@ rule model_grade:
         mem_mb=engine_mem_mb,
         runtime=engine_runtime_model_grade,
         engine=ENGINE_OPTIONS,
+        cache=VERIFIER_CACHE,
     params:
         grading=model_grade_settings,
     shell:
@@ -27,4 +34,5 @@ rule model_grade:
         " --verifier-manifest {input.verifier:q} --prompt {input.prompt:q}"
         " --settings {params.grading:q}"
         " --engine-options {resources.engine:q}"
-        " --output {output.verdicts:q} --log {log:q}"
+        " --cache-dir {resources.cache:q} --output {output.verdicts:q}"
+        " --audit-md {output.audit_md:q} --audit-json {output.audit_json:q} --log {log:q}"
