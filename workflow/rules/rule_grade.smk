@@ -7,11 +7,11 @@ rule rule_grade:
         grades=ensure(RULE_GRADES, non_empty=True),
     log:
         f"{LOGS}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.log",
-    threads: 4
     benchmark:
         f"{RUNTIME}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.tsv"
     conda:
         "../../envs/grading.yaml"
+    threads: 4
     params:
         grading=rule_grade_settings,
     shell:
