@@ -6,17 +6,24 @@ min_version("9.19")
 configfile: "config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download_model.smk"
 include: "workflow/rules/prepare_benchmark.smk"
 include: "workflow/rules/generate.smk"
+include: "workflow/rules/import_generations.smk"
 include: "workflow/rules/rule_grade.smk"
 include: "workflow/rules/model_grade.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/plots.smk"
 include: "workflow/rules/targets.smk"
 
 
-# The whole protocol: every model on every benchmark, and the tables.
+# The whole protocol: every model on every benchmark, the tables, comparisons,
+# per-problem drill-downs, plots and the provenance record.
 rule all:
     default_target: True
     input:

@@ -20,7 +20,13 @@ def test_default_protocol_job_counts(tmp_path):
         "rule_grade": 2 * per_model,
         "model_grade": 18,
         "aggregate": 18,
+        "collect_scores": 18,
         "table": 1,
+        "compare": 1,
+        "drilldown": 9,
+        "plot_pass_at_k": 9,
+        "plot_lengths": 2,
+        "provenance": 1,
         "all": 1,
     }
 
@@ -35,7 +41,13 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
         "rule_grade": 4,
         "model_grade": 2,
         "aggregate": 2,
+        "collect_scores": 2,
         "table": 1,
+        "compare": 1,
+        "drilldown": 2,
+        "plot_pass_at_k": 2,
+        "plot_lengths": 1,
+        "provenance": 1,
         "all": 1,
     }
 

@@ -12,12 +12,13 @@ import copy
 import json
 import shutil
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import BENCHMARKS, new_workdir, planned_jobs, run_snakemake, snakemake_env, write_config
 from justeval.config import sample_seed
-from justeval.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, SCORES_COLUMNS, VERDICTS
+from justeval.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS, metrics_schema
 
 pytestmark = pytest.mark.pipeline
 
@@ -65,10 +66,13 @@ def test_every_file_has_its_documented_schema(run):
             base = workdir / "results" / model / bench
             for shard in range(N):
                 assert _schema_of(base / "generations" / f"shard-{shard}.parquet") == GENERATIONS
-                assert _schema_of(base / "rule_grades" / f"shard-{shard}.parquet") == RULE_GRADES
-            assert _schema_of(base / "verdicts.parquet") == VERDICTS
-            scores = _schema_of(base / "scores.parquet")
-            assert scores.names == [n for n, _ in SCORES_COLUMNS] + ["pass@1", "pass@2"]
+                assert _schema_of(base / "main" / "rule_grades" / f"shard-{shard}.parquet") == RULE_GRADES
+            assert _schema_of(base / "main" / "verdicts.parquet") == VERDICTS
+            assert _schema_of(base / "main" / "metrics.parquet") == metrics_schema([1, 2])
+            assert _schema_of(base / "scores.parquet") == metrics_schema([1, 2])
+            meta = json.loads(pq.read_schema(base / "main" / "verdicts.parquet").metadata[b"justeval"])
+            assert set(meta["provenance"]) >= {"versions", "config_sha256", "git_commit"}
+            assert set(meta["provenance"]["versions"]) >= {"python", "vllm", "torch", "transformers", "sympy"}
 
 
 def test_generations_record_seed_and_settings(run):
@@ -112,7 +116,9 @@ def test_verifier_recovers_every_leftover(run):
     workdir, _, _ = run
     for model in MODELS:
         for bench in BENCHES:
-            frame = pq.read_table(workdir / "results" / model / bench / "verdicts.parquet").to_pandas()
+            frame = pq.read_table(
+                workdir / "results" / model / bench / "main" / "verdicts.parquet"
+            ).to_pandas()
             assert len(frame) == PROBLEMS * N
             assert (frame["sent_to_verifier"] == ~frame["rule_correct"]).all()
             sent = frame[frame["sent_to_verifier"]]
@@ -137,6 +143,24 @@ def test_tables(run):
     scores = pq.read_table(tables / "scores.parquet").to_pandas()
     assert len(scores) == len(MODELS) * len(BENCHES)
     assert (scores["pass@1"] == 100.0).all() and (scores["pass@2"] == 100.0).all()
+    assert (scores["sampling_se"] == 0.0).all()  # every sample correct: nothing to move
+    for name in ("published", "paired", "variants"):
+        assert (tables / f"{name}.md").is_file() and (tables / f"{name}.csv").is_file()
+    paired = pd.read_csv(tables / "paired.csv")
+    assert paired[["a", "b"]].drop_duplicates().values.tolist() == [["tiny-hub", "tiny-local"]]
+    assert set(paired["benchmark"]) == {"AIME24", "HMMT25", "Avg"} and (paired["delta"] == 0).all()
+    assert "\\toprule" in (tables / "accuracy.tex").read_text()
+    problems = pq.read_table(workdir / "results" / "problems" / "AIME24.parquet").to_pandas()
+    assert problems["problem_id"].tolist() == ["AIME24-0", "AIME24-1", "AIME24-2"]
+    assert list(problems.columns) == ["problem_id", "gold"] + [
+        f"{m} {what}" for m in MODELS for what in ("accuracy", "answers")
+    ]
+    for plot in ("pass_at_k/AIME24", "pass_at_k/HMMT25", "lengths/tiny-hub", "lengths/tiny-local"):
+        for ext in ("png", "svg"):
+            assert (workdir / "results" / "plots" / f"{plot}.{ext}").stat().st_size > 1000
+    provenance = json.loads((workdir / "results" / "provenance.json").read_text())
+    assert set(provenance["models"]) == {"tiny-hub", "tiny-local", "always-a"}
+    assert provenance["models"]["tiny-hub"]["resolved_revision"]
     assert (scores["n_verifier_recovered"] == scores["n_sent_to_verifier"]).all()
     assert (scores["n_responses"] == PROBLEMS * N).all()
 
@@ -148,8 +172,9 @@ def test_same_config_same_files(run, tmp_path):
     shutil.copytree(workdir, copy_dir, symlinks=True)
     targets = [
         "results/tiny-hub/AIME24/generations/shard-1.parquet",
-        "results/tiny-local/HMMT25/verdicts.parquet",
-        "results/tiny-local/HMMT25/rule_grades/shard-0.parquet",
+        "results/tiny-local/HMMT25/main/verdicts.parquet",
+        "results/tiny-local/HMMT25/main/rule_grades/shard-0.parquet",
+        "results/tiny-local/HMMT25/main/metrics.parquet",
     ]
     before = {t: (copy_dir / t).read_bytes() for t in targets}
     run_snakemake(copy_dir, "--cores", "2", "--force", *targets, configfiles=[copy_dir / configfile.name])
@@ -167,7 +192,19 @@ def _changed(config: dict, change) -> dict:
     return config
 
 
-DOWNSTREAM_OF_GENERATE = {"rule_grade": 8, "model_grade": 4, "aggregate": 4, "table": 1, "all": 1}
+# what depends on every verdicts file of the run
+AFTER_VERDICTS = {
+    "aggregate": 4,
+    "collect_scores": 4,
+    "table": 1,
+    "compare": 1,
+    "drilldown": 2,
+    "plot_pass_at_k": 2,
+    "plot_lengths": 2,
+    "provenance": 1,
+    "all": 1,
+}
+AFTER_GENERATE = {"rule_grade": 8, "model_grade": 4, **AFTER_VERDICTS}
 
 CHANGES = {
     "unchanged": (lambda c: None, {}),
@@ -177,27 +214,48 @@ CHANGES = {
     ),
     "grading setting": (
         lambda c: c.update(rule_grade={"grader": "math_verify"}),
-        {"rule_grade": 8, "model_grade": 4, "aggregate": 4, "table": 1, "all": 1},
+        {"rule_grade": 8, "model_grade": 4, **AFTER_VERDICTS},
     ),
     "verifier parse mode": (
         lambda c: c["model_grade"].update(parse="exact"),
-        {"model_grade": 4, "aggregate": 4, "table": 1, "all": 1},
+        {"model_grade": 4, **AFTER_VERDICTS},
     ),
     "k list": (
         lambda c: c.update(aggregate={"pass_k": [1]}),
-        {"aggregate": 4, "table": 1, "all": 1},
+        {
+            "aggregate": 4,
+            "collect_scores": 4,
+            "table": 1,
+            "compare": 1,
+            "plot_pass_at_k": 2,
+            "provenance": 1,
+            "all": 1,
+        },
     ),
     "temperature": (
         lambda c: c.update(generation={**c["generation"], "temperature": 0.5}),
-        {"generate": 8, **DOWNSTREAM_OF_GENERATE},
+        {"generate": 8, **AFTER_GENERATE},
     ),
     "per-model sampling override": (
         lambda c: c["models"][1].update(generation={"temperature": 0.5}),
-        {"generate": 4, "rule_grade": 4, "model_grade": 2, "aggregate": 2, "table": 1, "all": 1},
+        {
+            "generate": 4,
+            "rule_grade": 4,
+            "model_grade": 2,
+            "aggregate": 2,
+            "collect_scores": 2,
+            "table": 1,
+            "compare": 1,
+            "drilldown": 2,
+            "plot_pass_at_k": 2,
+            "plot_lengths": 1,
+            "provenance": 1,
+            "all": 1,
+        },
     ),
     "raising N": (
         lambda c: [b.update(n_samples=4) for b in c["benchmarks"]],
-        {"generate": 8, **DOWNSTREAM_OF_GENERATE},
+        {"generate": 8, **AFTER_GENERATE},
     ),
     "new benchmark": (
         lambda c: c["benchmarks"].append({"name": "AMC23", "n_samples": N, "limit": PROBLEMS}),
@@ -207,7 +265,28 @@ CHANGES = {
             "rule_grade": 4,
             "model_grade": 2,
             "aggregate": 2,
+            "collect_scores": 2,
             "table": 1,
+            "compare": 1,
+            "drilldown": 1,
+            "plot_pass_at_k": 1,
+            "plot_lengths": 2,
+            "provenance": 1,
+            "all": 1,
+        },
+    ),
+    "a second grading variant": (
+        lambda c: c.update(
+            grading_variants=[{"name": "main"}, {"name": "exact", "model_grade": {"parse": "exact"}}]
+        ),
+        {
+            "rule_grade": 8,
+            "model_grade": 4,
+            "aggregate": 4,
+            "collect_scores": 4,
+            "table": 1,
+            "compare": 1,
+            "provenance": 1,
             "all": 1,
         },
     ),
@@ -228,13 +307,7 @@ def test_another_verifier_model(run, e2e_config, tiny_models, tmp_path):
         c["model_grade"]["verifier"] = "verifier-2"
 
     configfile = write_config(tmp_path / "changed.yaml", _changed(e2e_config, change))
-    assert planned_jobs(run[0], [configfile]) == {
-        "download_model": 1,
-        "model_grade": 4,
-        "aggregate": 4,
-        "table": 1,
-        "all": 1,
-    }
+    assert planned_jobs(run[0], [configfile]) == {"download_model": 1, "model_grade": 4, **AFTER_VERDICTS}
 
 
 def test_verifier_prompt_edit(run, e2e_config, tmp_path):
@@ -247,7 +320,7 @@ def test_verifier_prompt_edit(run, e2e_config, tmp_path):
     configfile = write_config(
         tmp_path / "changed.yaml", _changed(e2e_config, lambda c: c["model_grade"].update(prompt=str(prompt)))
     )
-    assert planned_jobs(run[0], [configfile]) == {"model_grade": 4, "aggregate": 4, "table": 1, "all": 1}
+    assert planned_jobs(run[0], [configfile]) == {"model_grade": 4, **AFTER_VERDICTS}
 
 
 def test_one_benchmark_targets(run, e2e_config, tmp_path):
@@ -266,6 +339,7 @@ def test_one_benchmark_targets(run, e2e_config, tmp_path):
         "rule_grade": 4,
         "model_grade": 2,
         "aggregate": 2,
+        "collect_scores": 2,
         "AMC23": 1,
     }
     assert planned_jobs(workdir, [added], "results/tiny-local/AMC23/scores.parquet") == {
@@ -274,4 +348,5 @@ def test_one_benchmark_targets(run, e2e_config, tmp_path):
         "rule_grade": 2,
         "model_grade": 1,
         "aggregate": 1,
+        "collect_scores": 1,
     }

@@ -63,7 +63,7 @@ def _run(workdir, config, trace, name):
 
 
 def _verdicts(workdir) -> pd.DataFrame:
-    return pq.read_table(workdir / "results" / "boxed7" / "CACHE" / "verdicts.parquet").to_pandas()
+    return pq.read_table(workdir / "results" / "boxed7" / "CACHE" / "main" / "verdicts.parquet").to_pandas()
 
 
 def test_cache_scopes_and_an_unusable_verifier(setup):
@@ -76,9 +76,11 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
     first = _verdicts(workdir)
     assert first["status"].tolist() == ["match", "match", "match", "match", "mismatch", "mismatch"]
     assert first["correct"].all()  # the always-A verifier recovers problem 3
-    audit = json.loads((workdir / "results" / "boxed7" / "CACHE" / "verifier_audit.json").read_text())
+    audit = json.loads(
+        (workdir / "results" / "boxed7" / "CACHE" / "main" / "verifier_audit.json").read_text()
+    )
     assert (audit["rule_accepted"], audit["sent_to_verifier"], audit["recovered"]) == (4, 2, 2)
-    md = (workdir / "results" / "boxed7" / "CACHE" / "verifier_audit.md").read_text()
+    md = (workdir / "results" / "boxed7" / "CACHE" / "main" / "verifier_audit.md").read_text()
     assert "## Recovered by the verifier (2; the first 2)" in md and "### CACHE-3 #0" in md
 
     # 2: only the rule grader changes; the verifier sees exactly the new leftovers
@@ -88,7 +90,13 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
         "rule_grade": 1,
         "model_grade": 1,
         "aggregate": 1,
+        "collect_scores": 1,
         "table": 1,
+        "compare": 1,
+        "drilldown": 1,
+        "plot_pass_at_k": 1,
+        "plot_lengths": 1,
+        "provenance": 1,
         "all": 1,
     }
     calls, _ = _run(workdir, config, trace, "second")
@@ -99,7 +107,9 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
     assert second.loc[problem3, VERDICT_COLUMNS].to_dict("records") == (
         first.loc[first["problem_id"] == "CACHE-3", VERDICT_COLUMNS].to_dict("records")
     )
-    audit = json.loads((workdir / "results" / "boxed7" / "CACHE" / "verifier_audit.json").read_text())
+    audit = json.loads(
+        (workdir / "results" / "boxed7" / "CACHE" / "main" / "verifier_audit.json").read_text()
+    )
     assert audit["answered_from_cache"] == 2 and audit["sent_to_verifier"] == 4
 
     # 3: a random verifier on every sample (scope all): nothing it says counts
@@ -110,7 +120,7 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
     assert third["sent_to_verifier"].all()
     assert (third["verifier_verdict"] == "unparsed").all()
     assert (third["correct"] == third["rule_correct"]).all()
-    md = (workdir / "results" / "boxed7" / "CACHE" / "verifier_audit.md").read_text()
+    md = (workdir / "results" / "boxed7" / "CACHE" / "main" / "verifier_audit.md").read_text()
     assert "## Rule grader accepted, verifier did not (2; the first 2)" in md
     scores = pq.read_table(workdir / "results" / "boxed7" / "CACHE" / "scores.parquet").to_pandas()
     assert scores.loc[0, "mean_at_n"] == pytest.approx(100 / 3)

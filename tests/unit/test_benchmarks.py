@@ -134,7 +134,7 @@ def test_duplicate_problem_ids(tmp_path):
 
 def test_unknown_layout_and_unreadable_file(tmp_path):
     path = tmp_path / "other.parquet"
-    pd.DataFrame({"question": ["a"], "gt": ["1"]}).to_parquet(path)
+    pd.DataFrame({"query": ["a"], "target": ["1"]}).to_parquet(path)
     with pytest.raises(BenchmarkError, match="unknown layout"):
         prepare("X", str(path), None, None)
     junk = tmp_path / "junk.parquet"

@@ -113,7 +113,8 @@ def test_model_folder_without_config(tmp_path):
     [
         (
             lambda c: c["models"].append({"hub": "a/b", "path": "/x"}),
-            "config error: models[2]: give exactly one of 'hub', 'path' or 'tiny' (got hub and path)",
+            "config error: models[2]: give exactly one of 'hub', 'path', 'tiny' or 'import' "
+            "(got hub and path)",
         ),
         (
             lambda c: c["models"].append({"hub": "other/JustRL-DeepSeek-1.5B"}),

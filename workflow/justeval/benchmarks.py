@@ -8,6 +8,9 @@ verl
     and ``extra_info.index`` (the problem id).
 MathArena
     ``problem_idx``, ``problem`` and ``answer``.
+Qwen2.5-Math harness outputs
+    ``question`` and ``gt`` (and ``idx``): an output file that brings its own
+    problems, for grade-only runs.
 
 Sources are Parquet or JSON-lines files, given as a local path or a URL.
 """
@@ -85,6 +88,8 @@ def _read_table(data: bytes, label: str) -> pa.Table:
 
 
 def _layout(columns: list[str], label: str) -> str:
+    if "question" in columns and "gt" in columns:
+        return "qwen"
     if "prompt" in columns or "reward_model" in columns:
         return "verl"
     if "problem" in columns or "problem_idx" in columns:
@@ -135,6 +140,23 @@ def _matharena_rows(records: list[dict], name: str, label: str):
         yield row, pid, _text(rec.get("problem")), _text(rec.get("answer")), "problem", "answer"
 
 
+def _qwen_rows(records: list[dict], name: str, label: str):
+    for row, rec in enumerate(records):
+        idx = _text(rec.get("idx"))
+        pid = f"{name}-{idx}" if idx is not None else f"{name}-{row}"
+        yield row, pid, _text(rec.get("question")), _text(rec.get("gt")), "question", "gt"
+
+
+def problem_id_of(layout: str, name: str, row: int, record: dict) -> str:
+    """The problem id a source row gets (used again when importing outputs)."""
+    key = {"verl": None, "matharena": "problem_idx", "qwen": "idx"}[layout]
+    if layout == "verl":
+        extra = record.get("extra_info") if isinstance(record.get("extra_info"), dict) else {}
+        return _text(extra.get("index")) or f"{name}-{row}"
+    value = _text(record.get(key))
+    return f"{name}-{value}" if value is not None else f"{name}-{row}"
+
+
 def unwrap_gold(raw: str) -> str:
     """The gold final answer: ``\\boxed{}`` and surrounding ``$`` removed."""
     answer = raw.strip()
@@ -152,6 +174,8 @@ def canonical_frame(table: pa.Table, name: str, label: str) -> tuple[pd.DataFram
     if layout == "verl":
         _require_columns(columns, ["prompt", "reward_model"], label)
         rows = _verl_rows(table.to_pylist(), name, label)
+    elif layout == "qwen":
+        rows = _qwen_rows(table.to_pylist(), name, label)
     else:
         _require_columns(columns, ["problem", "answer"], label)
         rows = _matharena_rows(table.to_pylist(), name, label)

@@ -132,14 +132,71 @@ def cmd_aggregate(args) -> None:
     from .aggregate import run_aggregate
 
     run_aggregate(
-        args.input, args.benchmark, args.model, args.benchmark_name, _json(args.settings), args.output
+        args.input,
+        args.benchmark,
+        args.generations,
+        args.model,
+        args.benchmark_name,
+        args.variant,
+        _json(args.settings),
+        args.output,
+        args.details,
     )
+
+
+def cmd_collect_scores(args) -> None:
+    from .aggregate import collect_scores
+
+    collect_scores(args.metrics, args.output)
 
 
 def cmd_table(args) -> None:
     from .aggregate import run_table
 
     run_table(args.scores, _json(args.settings), args.accuracy, args.scores_out)
+
+
+def cmd_compare(args) -> None:
+    from .report import run_compare
+
+    run_compare(args.verdicts, args.metrics, args.published, _json(args.settings), args.markdown, args.csv)
+
+
+def cmd_drilldown(args) -> None:
+    from .report import run_drilldown
+
+    run_drilldown(args.benchmark, args.verdicts, args.parquet, args.markdown)
+
+
+def cmd_provenance(args) -> None:
+    from .report import run_provenance
+
+    run_provenance(args.manifests, args.benchmarks, args.output)
+
+
+def cmd_plot(args) -> None:
+    from . import plots
+
+    settings = _json(args.settings)
+    primary = settings["variants"][0]
+    if args.kind == "pass-at-k":
+        plots.pass_at_k_plot(args.inputs, args.name, args.outputs, primary)
+    elif args.kind == "lengths":
+        plots.lengths_plot(args.inputs, args.name, args.outputs)
+    else:
+        plots.steps_plot(args.inputs, args.name, settings["models"], args.outputs, primary)
+
+
+def cmd_import_generations(args) -> None:
+    from .importers import import_generations
+
+    import_generations(args.input, args.output, args.benchmark, args.model, _json(args.settings))
+
+
+def cmd_provided_verdicts(args) -> None:
+    from .importers import provided_verdicts
+
+    provided_verdicts(args.input, args.output, args.benchmark, args.generations)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -204,19 +261,65 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--audit-md", required=True)
     s.add_argument("--audit-json", required=True)
 
-    s = command("aggregate", cmd_aggregate, "metrics of one model on one benchmark")
+    s = command("aggregate", cmd_aggregate, "metrics of one model, benchmark and grading variant")
     s.add_argument("input", help="verdicts file")
-    s.add_argument("output")
+    s.add_argument("output", help="metrics Parquet file (one row)")
+    s.add_argument("--details", required=True, help="JSON file: the metrics and per-sample/problem details")
     s.add_argument("--benchmark", required=True)
+    s.add_argument("--generations", nargs="+", required=True)
     s.add_argument("--model", required=True)
     s.add_argument("--benchmark-name", required=True)
+    s.add_argument("--variant", default="main")
     s.add_argument("--settings", required=True)
+
+    s = command("collect-scores", cmd_collect_scores, "the metrics of every variant of a (model, benchmark)")
+    s.add_argument("metrics", nargs="+")
+    s.add_argument("--output", required=True)
 
     s = command("table", cmd_table, "the cross-model tables")
     s.add_argument("scores", nargs="+")
     s.add_argument("--settings", required=True)
     s.add_argument("--accuracy", nargs="+", required=True)
     s.add_argument("--scores", dest="scores_out", nargs="+", required=True)
+
+    s = command("compare", cmd_compare, "published figures, paired bootstraps, grading variants")
+    s.add_argument("--verdicts", nargs="+", required=True)
+    s.add_argument("--metrics", nargs="+", required=True)
+    s.add_argument("--published", required=True)
+    s.add_argument("--settings", required=True)
+    s.add_argument("--markdown", nargs=3, required=True, help="published, paired, variants (.md)")
+    s.add_argument("--csv", nargs=3, required=True, help="published, paired, variants (.csv)")
+
+    s = command("drilldown", cmd_drilldown, "per-problem accuracy and answers of every model")
+    s.add_argument("--benchmark", required=True)
+    s.add_argument("--verdicts", nargs="+", required=True)
+    s.add_argument("--parquet", required=True)
+    s.add_argument("--markdown", required=True)
+
+    s = command("provenance", cmd_provenance, "what the run's numbers trace back to")
+    s.add_argument("--manifests", nargs="*", default=[])
+    s.add_argument("--benchmarks", nargs="+", required=True)
+    s.add_argument("--output", required=True)
+
+    s = command("plot", cmd_plot, "pass@k curves, response lengths, accuracy by step")
+    s.add_argument("kind", choices=["pass-at-k", "lengths", "steps"])
+    s.add_argument("name", help="benchmark (pass-at-k, steps) or model (lengths)")
+    s.add_argument("--inputs", nargs="+", required=True)
+    s.add_argument("--settings", required=True)
+    s.add_argument("--outputs", nargs="+", required=True)
+
+    s = command("import-generations", cmd_import_generations, "existing outputs in the generation schema")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--benchmark", required=True)
+    s.add_argument("--model", required=True)
+    s.add_argument("--settings", required=True)
+
+    s = command("provided-verdicts", cmd_provided_verdicts, "the verdicts an imported file carries")
+    s.add_argument("input")
+    s.add_argument("output")
+    s.add_argument("--benchmark", required=True)
+    s.add_argument("--generations", nargs="+", required=True)
     return p
 
 

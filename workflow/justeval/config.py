@@ -30,7 +30,11 @@ SAMPLING_KEYS = (
     "max_model_len",
 )
 
-MODEL_SOURCES = ("hub", "path", "tiny")
+MODEL_SOURCES = ("hub", "path", "tiny", "import")
+IMPORT_FORMATS = ("justrl", "qwen")
+# import formats that carry their own verdicts (for the `provided` grading variant)
+FORMATS_WITH_VERDICTS = ("qwen",)
+RESERVED_VARIANT_NAMES = frozenset({"generations"})
 VERIFIER_PLACEHOLDERS = ("{question}", "{gold_answer}", "{llm_response}")
 
 
@@ -108,12 +112,16 @@ class ModelSpec:
     """One model entry, resolved: its alias and where its weights come from."""
 
     alias: str
-    source: str  # hub | path | tiny
+    source: str  # hub | path | tiny | import
     hub: str | None = None
     revision: str | None = None
     path: str | None = None
     tiny: dict | None = None
     generation: dict | None = None
+    imported: dict | None = None  # {"format": ..., "files": {benchmark: path}}
+    step: int | None = None  # training step of a checkpoint (plots)
+    run: str | None = None  # training run a checkpoint belongs to (plots)
+    published: str | None = None  # row of the published JustRL tables to compare with
 
     def identity(self) -> dict:
         """What identifies the weights; part of every generation setting."""
@@ -121,7 +129,14 @@ class ModelSpec:
             return {"hub": self.hub, "revision": self.revision}
         if self.source == "path":
             return {"path": self.path}
+        if self.source == "import":
+            return {"import": self.imported}
         return {"tiny": self.tiny}
+
+    @property
+    def generates(self) -> bool:
+        """Whether the pipeline samples this model (imports bring their samples)."""
+        return self.source != "import"
 
 
 def _default_alias(entry: dict) -> str | None:
@@ -129,6 +144,9 @@ def _default_alias(entry: dict) -> str | None:
         return entry["hub"].rsplit("/", 1)[-1]
     if "path" in entry:
         return Path(entry["path"]).name or None
+    if "import" in entry:
+        files = list(entry["import"].get("files", {}).values())
+        return Path(files[0]).stem if files else None
     return None
 
 
@@ -136,7 +154,9 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
     given = [k for k in MODEL_SOURCES if k in entry]
     if len(given) != 1:
         what = "none" if not given else " and ".join(given)
-        raise ConfigError(f"config error: {where}: give exactly one of 'hub', 'path' or 'tiny' (got {what})")
+        raise ConfigError(
+            f"config error: {where}: give exactly one of 'hub', 'path', 'tiny' or 'import' (got {what})"
+        )
     source = given[0]
     alias = entry.get("name") or _default_alias(entry)
     if not alias or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", alias):
@@ -159,6 +179,14 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
     if source == "tiny":
         tiny = {"kind": "random", "seed": 0, "corpus": [], **entry["tiny"]}
         tiny["corpus"] = [str(c) for c in tiny["corpus"]]
+    imported = None
+    if source == "import":
+        imported = {"format": entry["import"]["format"], "files": dict(entry["import"]["files"])}
+        for bench, path in imported["files"].items():
+            if not Path(path).expanduser().is_file():
+                raise ConfigError(f"config error: {where}.import.files.{bench}: no such file: {path}")
+        if entry.get("generation"):
+            raise ConfigError(f"config error: {where}.generation: an imported model is not sampled")
     return ModelSpec(
         alias=alias,
         source=source,
@@ -167,6 +195,10 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
         path=str(Path(entry["path"]).expanduser()) if source == "path" else None,
         tiny=tiny,
         generation=dict(entry.get("generation") or {}),
+        imported=imported,
+        step=entry.get("step"),
+        run=entry.get("run"),
+        published=entry.get("published"),
     )
 
 
@@ -218,25 +250,63 @@ def resolve_source(template: str, name: str) -> str:
 # the whole config
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A named way of grading the same generations (rule grader, verifier, prompt, ...)."""
+
+    name: str
+    rule_grade: dict
+    model_grade: dict
+    verifier: ModelSpec | None
+    provided: bool = False  # use the verdicts an imported file carries
+
+
 @dataclass
 class Plan:
     """The validated config, in the shape the rules need."""
 
     config: dict
     models: dict[str, ModelSpec]  # policy models, in config order
-    verifier: ModelSpec | None
+    variants: dict[str, Variant]  # grading variants, the primary one first
     benchmarks: dict[str, BenchmarkSpec]
     project_dir: Path
 
     @property
+    def verifier(self) -> ModelSpec | None:
+        """The primary variant's verifier."""
+        return self.primary.verifier
+
+    @property
+    def primary(self) -> Variant:
+        return next(iter(self.variants.values()))
+
+    @property
     def all_models(self) -> dict[str, ModelSpec]:
+        """Policy models and every variant's verifier: everything download_model fetches."""
         out = dict(self.models)
-        if self.verifier is not None:
-            out.setdefault(self.verifier.alias, self.verifier)
+        for variant in self.variants.values():
+            if variant.verifier is not None:
+                out.setdefault(variant.verifier.alias, variant.verifier)
         return out
 
     def aliases(self, source: str) -> list[str]:
         return [a for a, m in self.all_models.items() if m.source == source]
+
+    def model_benchmarks(self, model: str) -> list[str]:
+        """Benchmarks a policy model is evaluated on (an import: the ones it brings)."""
+        spec = self.models[model]
+        if spec.source == "import":
+            return [b for b in self.benchmarks if b in spec.imported["files"]]
+        return list(self.benchmarks)
+
+    def model_variants(self, model: str) -> list[str]:
+        """Grading variants that apply to a model (`provided` needs an import with verdicts)."""
+        spec = self.models[model]
+        has_verdicts = spec.source == "import" and spec.imported["format"] in FORMATS_WITH_VERDICTS
+        return [v.name for v in self.variants.values() if not v.provided or has_verdicts]
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(m, b) for m in self.models for b in self.model_benchmarks(m)]
 
     # ---- settings that go into rule params (everything that changes results)
 
@@ -253,20 +323,21 @@ class Plan:
         settings = self.generation_settings(model, benchmark)
         return canonical_json({"settings": settings, "samples": [start, stop]})
 
-    def rule_grade_settings(self, grader_version: str) -> str:
-        rg = self.config["rule_grade"]
+    def rule_grade_settings(self, variant: str, grader_version: str) -> str:
+        rg = self.variants[variant].rule_grade
         return canonical_json({"grader": rg["grader"], "timeout": rg["timeout"], "version": grader_version})
 
-    def verifier_prompt_path(self) -> Path:
-        return resolve_project_file(self.config["model_grade"]["prompt"], self.project_dir)
+    def verifier_prompt_path(self, variant: str) -> Path:
+        return resolve_project_file(self.variants[variant].model_grade["prompt"], self.project_dir)
 
-    def model_grade_settings(self, parse_version: str) -> str:
-        mg = self.config["model_grade"]
+    def model_grade_settings(self, variant: str, parse_version: str) -> str:
+        v = self.variants[variant]
+        mg = v.model_grade
         settings: dict[str, Any] = {"enabled": mg["enabled"]}
         if mg["enabled"]:
-            prompt = self.verifier_prompt_path()
+            prompt = self.verifier_prompt_path(variant)
             settings.update(
-                verifier=self.verifier.identity(),
+                verifier=v.verifier.identity(),
                 prompt_sha256=sha256_file(prompt),
                 question=mg["question"],
                 max_tokens=mg["max_tokens"],
@@ -350,6 +421,15 @@ def build_plan(config: dict, project_dir: str | Path, rule_names: set[str] = fro
     if "{problem}" not in config["generation"]["prompt"]:
         raise ConfigError("config error: generation.prompt: must contain {problem}")
 
+    for model, spec in models.items():
+        if spec.source == "import":
+            unknown = sorted(set(spec.imported["files"]) - set(benchmarks))
+            if unknown:
+                raise ConfigError(
+                    f"config error: models[{list(models).index(model)}].import.files: "
+                    f"{', '.join(unknown)} not in `benchmarks`"
+                )
+
     verifiers: dict[str, ModelSpec] = {}
     for i, entry in enumerate(config["verifiers"]):
         spec = model_spec(entry, f"verifiers[{i}]")
@@ -359,39 +439,68 @@ def build_plan(config: dict, project_dir: str | Path, rule_names: set[str] = fro
             )
         verifiers[spec.alias] = spec
 
-    mg = config["model_grade"]
+    variants: dict[str, Variant] = {}
+    for i, entry in enumerate(config["grading_variants"]):
+        variant = _variant(entry, f"grading_variants[{i}]", config, models, verifiers, project_dir)
+        if variant.name in variants:
+            raise ConfigError(f"config error: grading_variants[{i}].name: {variant.name!r} is listed twice")
+        variants[variant.name] = variant
+    if not variants or next(iter(variants.values())).provided:
+        raise ConfigError(
+            "config error: grading_variants[0]: the first (primary) variant cannot be `provided`"
+        )
+    return Plan(config, models, variants, benchmarks, project_dir)
+
+
+def _variant(entry, where, config, models, verifiers, project_dir) -> Variant:
+    """A grading variant: the `rule_grade` and `model_grade` sections with the entry's
+    overrides. Errors name the key where the offending value was written."""
+    name = entry["name"]
+    if name in RESERVED_VARIANT_NAMES:
+        raise ConfigError(f"config error: {where}.name: {name!r} is reserved; pick another name")
+    if entry.get("provided"):
+        if entry.get("rule_grade") or entry.get("model_grade"):
+            raise ConfigError(f"config error: {where}: a `provided` variant takes no grading settings")
+        return Variant(name, {}, {"enabled": False}, None, provided=True)
+    rg = {**config["rule_grade"], **(entry.get("rule_grade") or {})}
+    mg = {**config["model_grade"], **(entry.get("model_grade") or {})}
+
+    def key(section: str, field: str) -> str:
+        return f"{where}.{section}.{field}" if field in (entry.get(section) or {}) else f"{section}.{field}"
+
     verifier = None
     if mg["enabled"]:
-        name = mg["verifier"]
-        verifier = verifiers.get(name) or models.get(name)
-        if verifier is None:
-            known = ", ".join([*verifiers, *models])
+        verifier = verifiers.get(mg["verifier"]) or models.get(mg["verifier"])
+        if verifier is None or verifier.source == "import":
+            known = ", ".join([*verifiers, *(m for m, s in models.items() if s.source != "import")])
             raise ConfigError(
-                f"config error: model_grade.verifier: {name!r} is not in `verifiers` or `models` "
-                f"(known: {known})"
+                f"config error: {key('model_grade', 'verifier')}: {mg['verifier']!r} is not in "
+                f"`verifiers` or `models` (known: {known})"
             )
         prompt = resolve_project_file(mg["prompt"], project_dir)
         if not prompt.is_file():
-            raise ConfigError(f"config error: model_grade.prompt: no such file: {mg['prompt']}")
+            raise ConfigError(f"config error: {key('model_grade', 'prompt')}: no such file: {mg['prompt']}")
         text = prompt.read_text()
         missing = [p for p in VERIFIER_PLACEHOLDERS if p not in text]
         if missing:
-            raise ConfigError(f"config error: model_grade.prompt: {mg['prompt']} lacks {', '.join(missing)}")
+            raise ConfigError(
+                f"config error: {key('model_grade', 'prompt')}: {mg['prompt']} lacks {', '.join(missing)}"
+            )
         if mg["parse"] == "pattern":
-            check_pattern(mg["pattern"], mg["pattern_labels"])
-    return Plan(config, models, verifier, benchmarks, project_dir)
+            check_pattern(mg["pattern"], mg["pattern_labels"], key("model_grade", "pattern"))
+    return Variant(name, rg, mg, verifier)
 
 
-def check_pattern(pattern: str | None, labels: dict) -> None:
+def check_pattern(pattern: str | None, labels: dict, where: str = "model_grade.pattern") -> None:
     if not pattern:
-        raise ConfigError("config error: model_grade.pattern: parse 'pattern' needs a pattern")
+        raise ConfigError(f"config error: {where}: parse 'pattern' needs a pattern")
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise ConfigError(f"config error: model_grade.pattern: not a regular expression: {exc}") from None
+        raise ConfigError(f"config error: {where}: not a regular expression: {exc}") from None
     if not labels:
         raise ConfigError(
-            "config error: model_grade.pattern_labels: map the pattern's matches to A, B or C, "
+            f"config error: {where}_labels: map the pattern's matches to A, B or C, "
             "e.g. {correct: A, incorrect: B}"
         )
 

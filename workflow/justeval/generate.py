@@ -11,7 +11,6 @@ from .config import sample_seed
 from .hashing import settings_hash
 from .models import load_manifest
 from .parquet_io import read_metadata, read_parquet, write_parquet
-from .provenance import versions
 from .schemas import BENCHMARK, GENERATIONS
 
 log = logging.getLogger(__name__)
@@ -131,7 +130,6 @@ def run(
                 k: manifest.get(k) for k in ("identity", "resolved_revision", "weights_sha256")
             },
             "benchmark": read_metadata(benchmark_path),
-            "versions": versions(),
         },
     )
     log.info("wrote %d samples to %s", len(frame), output)

@@ -21,7 +21,6 @@ from . import engine
 from .hashing import canonical_json, sha256_text
 from .models import load_manifest
 from .parquet_io import DataError, read_metadata, read_parquet, write_parquet, write_text_atomic
-from .provenance import versions
 from .schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
 from .verdicts import final_correct, parse_verdict
 
@@ -254,7 +253,6 @@ def run(
         "stage": "model_grade",
         "settings": settings,
         "benchmark": read_metadata(benchmark),
-        "versions": versions(),
     }
     write_parquet(frame, output, VERDICTS, metadata=metadata)
     write_text_atomic(

@@ -58,9 +58,13 @@ def write_parquet(
 ) -> None:
     """Write ``frame`` to ``path`` atomically (temp file, then rename).
 
-    The metadata dict is stored as JSON under the key ``justeval`` and nothing
+    The metadata dict is stored as JSON under the key ``justeval``, with the
+    provenance record (versions, config hash, git commit) added, and nothing
     time-dependent is written, so equal inputs give byte-identical files.
     """
+    from .provenance import record
+
+    metadata = {**(metadata or {}), "provenance": record()}
     if isinstance(frame, pd.DataFrame):
         table = (
             to_table(frame, schema)
@@ -69,7 +73,7 @@ def write_parquet(
         )
     else:
         table = frame.cast(schema) if schema is not None else frame
-    table = table.replace_schema_metadata({METADATA_KEY: canonical_json(metadata or {})})
+    table = table.replace_schema_metadata({METADATA_KEY: canonical_json(metadata)})
     tmp = atomic_path(path)
     try:
         pq.write_table(table, tmp, compression="zstd")

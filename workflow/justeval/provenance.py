@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 from functools import lru_cache
 from importlib import metadata
@@ -32,3 +34,16 @@ def versions() -> dict[str, str | None]:
     out = {"python": platform.python_version(), "justeval": __version__}
     out.update({name: _version(dists) for name, dists in PACKAGES.items()})
     return out
+
+
+ENV = "JUSTEVAL_PROVENANCE"
+
+
+def record() -> dict:
+    """Software versions, plus the config hash and git commit the pipeline hands to
+    every job (through the environment, so that they never rerun a job)."""
+    try:
+        run = json.loads(os.environ.get(ENV, "{}"))
+    except ValueError:
+        run = {}
+    return {"versions": versions(), **run}

@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from .grading.runner import Grader
 from .parquet_io import DataError, read_metadata, read_parquet, write_parquet, write_text_atomic
-from .provenance import versions
 from .schemas import BENCHMARK, GENERATIONS, RULE_GRADES
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,6 @@ def run(generations: str, benchmark: str, settings: dict, output: str, jobs: int
             "stage": "rule_grade",
             "settings": settings,
             "generations": read_metadata(generations).get("settings_hash"),
-            "versions": versions(),
         },
     )
 
@@ -155,7 +153,6 @@ def grade_file(
             "source": source,
             "grader": grader,
             "timeout": timeout,
-            "versions": versions(),
         },
     )
     return out

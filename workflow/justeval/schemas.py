@@ -68,14 +68,21 @@ VERDICTS = pa.schema(
     ]
 )
 
-# Column order of results/<model>/<benchmark>/scores.parquet (one row). The
-# pass@k columns (percent) follow these, one per k.
-SCORES_COLUMNS = [
+# results/<model>/<benchmark>/<variant>/metrics.parquet (one row) and
+# results/<model>/<benchmark>/scores.parquet (one row per grading variant).
+# Percentages are in %. The pass@k and maj@k columns follow these, one per k.
+METRICS_COLUMNS = [
     ("model", pa.string()),
     ("benchmark", pa.string()),
+    ("variant", pa.string()),  # grading variant
     ("n_problems", pa.int32()),
     ("n_samples", pa.int32()),  # N, samples per problem
-    ("mean_at_n", pa.float64()),  # mean@N accuracy, percent
+    ("mean_at_n", pa.float64()),  # mean@N accuracy
+    ("sampling_se", pa.float64()),  # standard error from the samples, these problems fixed
+    ("sampling_ci_low", pa.float64()),  # mean@N -/+ 1.96 sampling_se
+    ("sampling_ci_high", pa.float64()),
+    ("bootstrap_ci_low", pa.float64()),  # 95 % bootstrap over problems
+    ("bootstrap_ci_high", pa.float64()),
     ("n_responses", pa.int32()),
     ("n_correct", pa.int32()),
     ("n_rule_correct", pa.int32()),
@@ -84,8 +91,26 @@ SCORES_COLUMNS = [
     ("n_verifier_invalid", pa.int32()),  # verdict C
     ("n_verifier_unparsed", pa.int32()),
     ("n_no_answer", pa.int32()),
+    ("no_answer_rate", pa.float64()),
     ("n_truncated", pa.int32()),  # finish_reason == length
+    ("truncation_rate", pa.float64()),
+    ("accuracy_without_truncated", pa.float64()),
     ("solve_none", pa.int32()),  # problems with no correct sample
     ("solve_all", pa.int32()),  # problems with every sample correct
     ("mean_completion_tokens", pa.float64()),
+    ("tokens_correct_mean", pa.float64()),
+    ("tokens_correct_median", pa.float64()),
+    ("tokens_correct_p90", pa.float64()),
+    ("tokens_incorrect_mean", pa.float64()),
+    ("tokens_incorrect_median", pa.float64()),
+    ("tokens_incorrect_p90", pa.float64()),
+    ("distinct_4gram_ratio", pa.float64()),  # distinct / all 4-grams of a problem's responses, averaged
 ]
+
+
+def metrics_schema(ks: list[int], majority: bool = True) -> pa.Schema:
+    """The metrics schema for a benchmark's k values."""
+    extra = [(f"pass@{k}", pa.float64()) for k in ks]
+    if majority:
+        extra += [(f"maj@{k}", pa.float64()) for k in ks]
+    return pa.schema(METRICS_COLUMNS + extra)

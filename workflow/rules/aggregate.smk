@@ -1,37 +1,37 @@
 rule aggregate:
-    """mean@N, pass@k and counts of one (model, benchmark)."""
+    """Every metric of one (model, benchmark, grading variant)."""
     input:
         verdicts=VERDICTS,
         benchmark=BENCHMARK,
+        generations=generation_shards,
     output:
-        scores=SCORES,
+        metrics=METRICS,
+        details=METRICS_JSON,
     log:
-        f"{LOGS}/aggregate/{{model}}/{{benchmark}}.log",
+        f"{LOGS}/aggregate/{{model}}/{{benchmark}}/{{variant}}.log",
     conda:
         "../../envs/grading.yaml"
     params:
         metrics=aggregate_settings,
     shell:
-        "python -m justeval aggregate {input.verdicts:q} {output.scores:q}"
-        " --benchmark {input.benchmark:q} --model {wildcards.model:q}"
-        " --benchmark-name {wildcards.benchmark:q} --settings {params.metrics:q}"
-        " --log {log:q}"
+        "python -m justeval aggregate {input.verdicts:q} {output.metrics:q}"
+        " --details {output.details:q} --benchmark {input.benchmark:q}"
+        " --generations {input.generations:q} --model {wildcards.model:q}"
+        " --benchmark-name {wildcards.benchmark:q} --variant {wildcards.variant:q}"
+        " --settings {params.metrics:q} --log {log:q}"
 
 
-rule table:
-    """The table across models and benchmarks, in the layout of JustRL's."""
+rule collect_scores:
+    """The metrics of every grading variant of one (model, benchmark), one row each."""
     input:
-        scores=all_scores,
+        metrics=model_metrics,
     output:
-        accuracy=expand(TABLE, ext=TABLE_FORMATS),
-        scores=expand(SCORES_TABLE, ext=TABLE_FORMATS),
+        scores=SCORES,
     log:
-        f"{LOGS}/table.log",
+        f"{LOGS}/collect_scores/{{model}}/{{benchmark}}.log",
     localrule: True
     conda:
         "../../envs/grading.yaml"
-    params:
-        layout=table_settings,
     shell:
-        "python -m justeval table {input.scores:q} --settings {params.layout:q}"
-        " --accuracy {output.accuracy:q} --scores {output.scores:q} --log {log:q}"
+        "python -m justeval collect-scores {input.metrics:q} --output {output.scores:q}"
+        " --log {log:q}"

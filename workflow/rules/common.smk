@@ -1,5 +1,7 @@
+import json
 import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,13 +13,9 @@ from snakemake.utils import validate
 PROJECT_DIR = Path(workflow.basedir)
 PACKAGE_DIR = PROJECT_DIR / "workflow"
 sys.path.insert(0, str(PACKAGE_DIR))
-shell.prefix(
-    f"set -euo pipefail; export PYTHONPATH={shlex.quote(str(PACKAGE_DIR))}"
-    "${{PYTHONPATH:+:$PYTHONPATH}}; "
-)
 
 from justeval.config import ConfigError, build_plan, check_schema
-from justeval.hashing import canonical_json, source_hash
+from justeval.hashing import canonical_json, settings_hash, source_hash
 
 RULE_NAMES = {
     "all",
@@ -25,10 +23,19 @@ RULE_NAMES = {
     "build_tiny_model",
     "prepare_benchmark",
     "generate",
+    "import_generations",
     "rule_grade",
     "model_grade",
+    "provided_verdicts",
     "aggregate",
+    "collect_scores",
     "table",
+    "compare",
+    "drilldown",
+    "plot_pass_at_k",
+    "plot_lengths",
+    "plot_steps",
+    "provenance",
 }
 
 # Short, one-line errors naming the key first; then the schema fills defaults.
@@ -44,7 +51,12 @@ except ConfigError as error:
 GRADER_VERSION = source_hash(PACKAGE_DIR / "justeval" / "grading")
 VERDICT_PARSER_VERSION = source_hash(PACKAGE_DIR / "justeval" / "verdicts.py")
 METRICS_VERSION = source_hash(
-    PACKAGE_DIR / "justeval" / "metrics.py", PACKAGE_DIR / "justeval" / "table.py"
+    PACKAGE_DIR / "justeval" / "metrics.py",
+    PACKAGE_DIR / "justeval" / "table.py",
+    PACKAGE_DIR / "justeval" / "grading",
+)
+REPORT_VERSION = source_hash(
+    PACKAGE_DIR / "justeval" / "report.py", PACKAGE_DIR / "justeval" / "plots.py"
 )
 
 # Settings that do not change results reach the jobs as resources, which
@@ -54,20 +66,65 @@ HUB_CACHE = config["hub_cache"] or "default"
 VERIFIER_CACHE = config["model_grade"]["cache"]
 
 
+def _git_commit():
+    try:
+        out = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(PROJECT_DIR),
+                "describe",
+                "--always",
+                "--dirty",
+                "--abbrev=40",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+# Provenance written into every file's metadata: the config and the commit that
+# produced it. Handed to jobs through the environment, so it never reruns one.
+PROVENANCE = canonical_json(
+    {"config_sha256": settings_hash(config, length=64), "git_commit": _git_commit()}
+)
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH={shlex.quote(str(PACKAGE_DIR))}"
+    "${{PYTHONPATH:+:$PYTHONPATH}}; "
+    # the prefix is formatted like a shell command: braces are doubled
+    f"export JUSTEVAL_PROVENANCE={shlex.quote(PROVENANCE).replace('{', '{{').replace('}', '}}')}; "
+)
+
+
 # ---------------------------------------------------------------- paths
 
 MANIFEST = "results/models/{model}/manifest.json"
 TINY_WEIGHTS = "results/models/{model}/weights"
 BENCHMARK = "data/benchmarks/{benchmark}.parquet"
 GENERATIONS = "results/{model}/{benchmark}/generations/shard-{shard}.parquet"
-RULE_GRADES = "results/{model}/{benchmark}/rule_grades/shard-{shard}.parquet"
-VERDICTS = "results/{model}/{benchmark}/verdicts.parquet"
-AUDIT_MD = "results/{model}/{benchmark}/verifier_audit.md"
-AUDIT_JSON = "results/{model}/{benchmark}/verifier_audit.json"
+RULE_GRADES = "results/{model}/{benchmark}/{variant}/rule_grades/shard-{shard}.parquet"
+VERDICTS = "results/{model}/{benchmark}/{variant}/verdicts.parquet"
+AUDIT_MD = "results/{model}/{benchmark}/{variant}/verifier_audit.md"
+AUDIT_JSON = "results/{model}/{benchmark}/{variant}/verifier_audit.json"
+METRICS = "results/{model}/{benchmark}/{variant}/metrics.parquet"
+METRICS_JSON = "results/{model}/{benchmark}/{variant}/metrics.json"
 SCORES = "results/{model}/{benchmark}/scores.parquet"
 TABLE = "results/tables/accuracy.{ext}"
 SCORES_TABLE = "results/tables/scores.{ext}"
-TABLE_FORMATS = ["parquet", "csv", "md"]
+TABLE_FORMATS = ["md", "csv", "tex", "parquet"]
+COMPARISONS = "results/tables/{comparison}.{ext}"
+COMPARISON_NAMES = ["published", "paired", "variants"]
+PROBLEMS = "results/problems/{benchmark}.{ext}"
+PLOT_PASS_AT_K = "results/plots/pass_at_k/{benchmark}.{ext}"
+PLOT_LENGTHS = "results/plots/lengths/{model}.{ext}"
+PLOT_STEPS = "results/plots/steps/{benchmark}.{ext}"
+PLOT_FORMATS = ["png", "svg"]
+PROVENANCE_FILE = "results/provenance.json"
+PUBLISHED = str(PROJECT_DIR / "data" / "justrl_published.csv")  # ships with the project
 LOGS = "results/logs"
 RUNTIME = "results/runtime"
 
@@ -81,11 +138,17 @@ def _alternation(names):
 wildcard_constraints:
     model=_alternation(PLAN.all_models),
     benchmark=_alternation(PLAN.benchmarks),
+    variant=_alternation(PLAN.variants),
     shard=r"0|[1-9]\d*",
 
 
 HUB_OR_LOCAL_MODELS = _alternation(PLAN.aliases("hub") + PLAN.aliases("path"))
 TINY_MODELS = _alternation(PLAN.aliases("tiny"))
+SAMPLED_MODELS = _alternation(m for m, s in PLAN.models.items() if s.generates)
+IMPORTED_MODELS = _alternation(PLAN.aliases("import"))
+GRADED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if not v.provided)
+PROVIDED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if v.provided)
+STEP_PLOTS = any(m.step is not None for m in PLAN.models.values())
 
 
 # ---------------------------------------------------------------- params
@@ -109,31 +172,57 @@ def generation_settings(wildcards):
     )
 
 
+def import_settings(wildcards):
+    spec = PLAN.models[wildcards.model]
+    bench = PLAN.benchmarks[wildcards.benchmark]
+    start, stop = bench.shard_samples(int(wildcards.shard))
+    return canonical_json(
+        {
+            "format": spec.imported["format"],
+            "samples": [start, stop],
+            "n_samples": bench.n_samples,
+        }
+    )
+
+
 def rule_grade_settings(wildcards):
-    return PLAN.rule_grade_settings(GRADER_VERSION)
+    return PLAN.rule_grade_settings(wildcards.variant, GRADER_VERSION)
 
 
 def model_grade_settings(wildcards):
-    return PLAN.model_grade_settings(VERDICT_PARSER_VERSION)
+    return PLAN.model_grade_settings(wildcards.variant, VERDICT_PARSER_VERSION)
 
 
 def aggregate_settings(wildcards):
     bench = PLAN.benchmarks[wildcards.benchmark]
+    agg = config["aggregate"]
     return canonical_json(
         {
             "n_samples": bench.n_samples,
             "pass_k": PLAN.pass_k(bench.name),
+            "bootstrap_samples": agg["bootstrap_samples"],
+            "seed": agg["seed"],
             "version": METRICS_VERSION,
         }
     )
 
 
-def table_settings(wildcards):
+def layout_settings(wildcards=None):
+    """What the cross-model files show: models, benchmarks, variants, comparisons."""
+    agg = config["aggregate"]
     return canonical_json(
         {
-            "models": list(PLAN.models),
-            "benchmarks": list(PLAN.benchmarks),
+            "models": {
+                m: {"step": s.step, "run": s.run, "published": s.published}
+                for m, s in PLAN.models.items()
+            },
+            "benchmarks": {b: PLAN.benchmarks[b].n_samples for b in PLAN.benchmarks},
+            "variants": list(PLAN.variants),
+            "compare": agg["compare"],
+            "bootstrap_samples": agg["bootstrap_samples"],
+            "seed": agg["seed"],
             "version": METRICS_VERSION,
+            "report_version": REPORT_VERSION,
         }
     )
 
@@ -163,10 +252,18 @@ def benchmark_source_file(wildcards):
     return [] if bench.is_url() else [bench.source]
 
 
+def import_file(wildcards):
+    return PLAN.models[wildcards.model].imported["files"][wildcards.benchmark]
+
+
 def _shards(pattern, wildcards):
     n = PLAN.benchmarks[wildcards.benchmark].n_shards
     return expand(
-        pattern, model=wildcards.model, benchmark=wildcards.benchmark, shard=range(n)
+        pattern,
+        model=wildcards.model,
+        benchmark=wildcards.benchmark,
+        variant=getattr(wildcards, "variant", ""),
+        shard=range(n),
     )
 
 
@@ -178,23 +275,114 @@ def rule_grade_shards(wildcards):
     return _shards(RULE_GRADES, wildcards)
 
 
+def _verifier(wildcards):
+    return PLAN.variants[wildcards.variant].verifier
+
+
 def verifier_manifest(wildcards):
-    if PLAN.verifier is None:
-        return []
-    return ancient(MANIFEST.format(model=PLAN.verifier.alias))
+    verifier = _verifier(wildcards)
+    return [] if verifier is None else ancient(MANIFEST.format(model=verifier.alias))
 
 
 def verifier_prompt(wildcards):
-    return [] if PLAN.verifier is None else [str(PLAN.verifier_prompt_path())]
+    if _verifier(wildcards) is None:
+        return []
+    return [str(PLAN.verifier_prompt_path(wildcards.variant))]
+
+
+def model_metrics(wildcards):
+    return [
+        METRICS.format(model=wildcards.model, benchmark=wildcards.benchmark, variant=v)
+        for v in PLAN.model_variants(wildcards.model)
+    ]
 
 
 def all_scores(wildcards=None):
-    return expand(SCORES, model=PLAN.models, benchmark=PLAN.benchmarks)
+    return [SCORES.format(model=m, benchmark=b) for m, b in PLAN.pairs()]
+
+
+def all_metrics(wildcards=None):
+    return [
+        METRICS.format(model=m, benchmark=b, variant=v)
+        for m, b in PLAN.pairs()
+        for v in PLAN.model_variants(m)
+    ]
+
+
+def all_verdicts(wildcards=None):
+    return [
+        VERDICTS.format(model=m, benchmark=b, variant=v)
+        for m, b in PLAN.pairs()
+        for v in PLAN.model_variants(m)
+    ]
+
+
+def benchmark_verdicts(wildcards):
+    """Primary-variant verdicts of every model on one benchmark (drill-down)."""
+    primary = PLAN.primary.name
+    return [
+        VERDICTS.format(model=m, benchmark=wildcards.benchmark, variant=primary)
+        for m, b in PLAN.pairs()
+        if b == wildcards.benchmark
+    ]
+
+
+def model_primary_verdicts(wildcards):
+    """Primary-variant verdicts of one model on each of its benchmarks (length plots)."""
+    primary = PLAN.primary.name
+    return [
+        VERDICTS.format(model=wildcards.model, benchmark=b, variant=primary)
+        for b in PLAN.model_benchmarks(wildcards.model)
+    ]
+
+
+def benchmark_metrics(wildcards):
+    """Primary-variant metrics of every model on one benchmark (pass@k plots)."""
+    primary = PLAN.primary.name
+    return [
+        METRICS.format(model=m, benchmark=wildcards.benchmark, variant=primary)
+        for m, b in PLAN.pairs()
+        if b == wildcards.benchmark
+    ]
+
+
+def primary_variant(wildcards=None):
+    """Settings of the plots that show only the primary grading variant."""
+    return canonical_json({"variants": [PLAN.primary.name], "version": REPORT_VERSION})
+
+
+def all_manifests(wildcards=None):
+    return [
+        MANIFEST.format(model=m)
+        for m, s in PLAN.all_models.items()
+        if s.source != "import"
+    ]
+
+
+def all_benchmarks(wildcards=None):
+    return expand(BENCHMARK, benchmark=PLAN.benchmarks)
 
 
 def benchmark_scores(benchmark):
-    return expand(SCORES, model=PLAN.models, benchmark=benchmark)
+    return [
+        SCORES.format(model=m, benchmark=b) for m, b in PLAN.pairs() if b == benchmark
+    ]
+
+
+def plot_targets():
+    out = expand(PLOT_PASS_AT_K, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
+    out += expand(PLOT_LENGTHS, model=PLAN.models, ext=PLOT_FORMATS)
+    if STEP_PLOTS:
+        out += expand(PLOT_STEPS, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
+    return out
 
 
 def final_targets():
-    return expand(TABLE, ext=TABLE_FORMATS) + expand(SCORES_TABLE, ext=TABLE_FORMATS)
+    return (
+        expand(TABLE, ext=TABLE_FORMATS)
+        + expand(SCORES_TABLE, ext=["md", "csv", "parquet"])
+        + expand(COMPARISONS, comparison=COMPARISON_NAMES, ext=["md", "csv"])
+        + expand(PROBLEMS, benchmark=PLAN.benchmarks, ext=["md", "parquet"])
+        + plot_targets()
+        + [PROVENANCE_FILE]
+    )

@@ -9,6 +9,8 @@ rule generate:
         f"{LOGS}/generate/{{model}}/{{benchmark}}/shard-{{shard}}.log",
     benchmark:
         f"{RUNTIME}/generate/{{model}}/{{benchmark}}/shard-{{shard}}.tsv"
+    wildcard_constraints:
+        model=SAMPLED_MODELS,
     conda:
         "../../envs/generation.yaml"
     resources:

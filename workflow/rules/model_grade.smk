@@ -12,12 +12,20 @@ rule model_grade:
         prompt=verifier_prompt,
     output:
         verdicts=ensure(VERDICTS, non_empty=True),
-        audit_md=AUDIT_MD,
+        audit_md=report(
+            AUDIT_MD,
+            caption="../report/verifier_audit.rst",
+            category="Verifier audits",
+            subcategory="{benchmark}",
+            labels={"model": "{model}", "variant": "{variant}"},
+        ),
         audit_json=AUDIT_JSON,
     log:
-        f"{LOGS}/model_grade/{{model}}/{{benchmark}}.log",
+        f"{LOGS}/model_grade/{{model}}/{{benchmark}}/{{variant}}.log",
     benchmark:
-        f"{RUNTIME}/model_grade/{{model}}/{{benchmark}}.tsv"
+        f"{RUNTIME}/model_grade/{{model}}/{{benchmark}}/{{variant}}.tsv"
+    wildcard_constraints:
+        variant=GRADED_VARIANTS,
     conda:
         "../../envs/generation.yaml"
     resources:

@@ -6,9 +6,11 @@ rule rule_grade:
     output:
         grades=ensure(RULE_GRADES, non_empty=True),
     log:
-        f"{LOGS}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.log",
+        f"{LOGS}/rule_grade/{{model}}/{{benchmark}}/{{variant}}/shard-{{shard}}.log",
     benchmark:
-        f"{RUNTIME}/rule_grade/{{model}}/{{benchmark}}/shard-{{shard}}.tsv"
+        f"{RUNTIME}/rule_grade/{{model}}/{{benchmark}}/{{variant}}/shard-{{shard}}.tsv"
+    wildcard_constraints:
+        variant=GRADED_VARIANTS,
     conda:
         "../../envs/grading.yaml"
     threads: 4

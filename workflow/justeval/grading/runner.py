@@ -104,6 +104,19 @@ class Grader:
         stats.seconds += time.perf_counter() - start
         return results
 
+    def equivalent(self, gold: str, answer: str) -> bool:
+        """Whether two final answers are equivalent (memoised; for majority votes)."""
+        pair = (gold, answer)
+        if pair not in self.memo:
+            decided = quick(gold, answer) if self.name == "justeval" else None
+            if decided is None:
+                ((ok, status, layer, _),) = get_pool(self.name, self.jobs, self.timeout).run([pair])
+            else:
+                ok, layer = decided
+                status = "match" if ok else "mismatch"
+            self.memo[pair] = (ok, status, layer)
+        return self.memo[pair][0]
+
 
 def grade_responses(
     golds: Sequence[str],

@@ -1,0 +1,157 @@
+"""Grade-only runs: existing generations converted into the pipeline's schema.
+
+Two formats are read:
+
+``justrl``
+    JustRL's released outputs: one JSON object per line with ``example_id``,
+    ``prompt``, ``answer``, ``seed`` and ``response``, one line per (problem,
+    seed), one file per benchmark. ``example_id`` is the problem's row in the
+    benchmark (or its id); a problem's lines in file order are its samples.
+``qwen``
+    Qwen2.5-Math's evaluation harness: one line per problem with ``question``,
+    ``gt``, ``code`` (the list of responses), ``pred`` (its extracted answers)
+    and ``score`` (its verdicts), which the ``provided`` grading variant uses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from .benchmarks import problem_id_of
+from .parquet_io import DataError, read_metadata, read_parquet, write_parquet
+from .schemas import BENCHMARK, GENERATIONS, VERDICTS
+
+log = logging.getLogger(__name__)
+
+
+def read_jsonl(path: str) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    raise DataError(f"{path}: line {number}: not JSON ({exc})") from None
+    return rows
+
+
+def _require(record: dict, keys: list[str], path: str, number: int) -> None:
+    for key in keys:
+        if key not in record:
+            raise DataError(f"{path}: line {number}: no field {key!r}")
+
+
+def samples(path: str, fmt: str, benchmark: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Every sample of an output file: problem_id, sample_idx, seed, response, and
+    the file's own verdict and extracted answer where it has them."""
+    records = read_jsonl(path)
+    known = set(benchmark["problem_id"])
+    rows = []
+    if fmt == "qwen":
+        for number, rec in enumerate(records, 1):
+            _require(rec, ["code"], path, number)
+            pid = problem_id_of("qwen", name, number - 1, rec)
+            if pid not in known:
+                raise DataError(f"{path}: line {number}: problem {pid!r} is not in benchmark {name}")
+            scores = rec.get("score") or [None] * len(rec["code"])
+            preds = rec.get("pred") or [None] * len(rec["code"])
+            for idx, response in enumerate(rec["code"]):
+                rows.append(
+                    {"problem_id": pid, "sample_idx": idx, "seed": None, "response": response,
+                     "provided_correct": scores[idx], "provided_answer": preds[idx]}
+                )  # fmt: skip
+    elif fmt == "justrl":
+        ids = benchmark["problem_id"].tolist()
+        counts: dict[str, int] = {}
+        for number, rec in enumerate(records, 1):
+            _require(rec, ["example_id", "response"], path, number)
+            example = rec["example_id"]
+            if isinstance(example, int) or (isinstance(example, str) and example.isdigit()):
+                if not 0 <= int(example) < len(ids):
+                    raise DataError(f"{path}: line {number}: example_id {example} is not a row of {name}")
+                pid = ids[int(example)]
+            elif example in known:
+                pid = example
+            else:
+                raise DataError(f"{path}: line {number}: example_id {example!r} is not in benchmark {name}")
+            idx = counts.get(pid, 0)
+            counts[pid] = idx + 1
+            rows.append(
+                {"problem_id": pid, "sample_idx": idx, "seed": rec.get("seed"), "response": rec["response"],
+                 "provided_correct": None, "provided_answer": None}
+            )  # fmt: skip
+    else:
+        raise DataError(f"unknown import format {fmt!r}")
+    return pd.DataFrame(rows)
+
+
+def import_generations(source: str, output: str, benchmark: str, model: str, settings: dict) -> None:
+    bench = read_parquet(benchmark, BENCHMARK)
+    name = read_metadata(benchmark).get("benchmark", Path(benchmark).stem)
+    frame = samples(source, settings["format"], bench, name)
+    n = settings["n_samples"]
+    per_problem = frame.groupby("problem_id")["sample_idx"].count()
+    wrong = per_problem[per_problem != n]
+    if len(wrong) or len(per_problem) != len(bench):
+        detail = (
+            f"problem {wrong.index[0]!r} has {int(wrong.iloc[0])}" if len(wrong) else "problems are missing"
+        )
+        raise DataError(
+            f"{source}: {detail} samples; benchmark {name} has n_samples {n} and {len(bench)} problems"
+        )
+    start, stop = settings["samples"]
+    frame = frame[(frame["sample_idx"] >= start) & (frame["sample_idx"] < stop)]
+    order = {pid: i for i, pid in enumerate(bench["problem_id"])}
+    frame = frame.sort_values(
+        ["problem_id", "sample_idx"], key=lambda c: c.map(order) if c.name == "problem_id" else c
+    )
+    frame = frame.assign(
+        prompt_tokens=None,
+        completion_tokens=None,
+        finish_reason="unknown",
+        model=model,
+        settings_hash="imported",
+    )
+    write_parquet(
+        frame.reset_index(drop=True),
+        output,
+        GENERATIONS,
+        metadata={"stage": "import_generations", "source": source, "settings": settings},
+    )
+    log.info("imported %d samples of %s from %s", len(frame), name, source)
+
+
+def provided_verdicts(source: str, output: str, benchmark: str, generations: list[str]) -> None:
+    """The verdicts the file carries, as final verdicts (no rule grader, no verifier)."""
+    bench = read_parquet(benchmark, BENCHMARK)
+    name = read_metadata(benchmark).get("benchmark", Path(benchmark).stem)
+    gens = pd.concat([read_parquet(p, GENERATIONS) for p in generations], ignore_index=True)
+    fmt = read_metadata(generations[0])["settings"]["format"]
+    frame = samples(source, fmt, bench, name)
+    if frame["provided_correct"].isna().any():
+        raise DataError(f"{source}: the file carries no verdicts for every sample ({fmt} format)")
+    merged = gens[["problem_id", "sample_idx", "seed", "completion_tokens", "finish_reason"]].merge(
+        frame[["problem_id", "sample_idx", "provided_correct", "provided_answer"]],
+        on=["problem_id", "sample_idx"],
+        how="left",
+        validate="one_to_one",
+    )
+    correct = merged["provided_correct"].astype(bool)
+    verdicts = merged.assign(
+        extracted_answer=merged["provided_answer"].map(lambda a: None if a is None else str(a)),
+        rule_correct=correct,
+        status=correct.map({True: "match", False: "mismatch"}),
+        layer="provided",
+        sent_to_verifier=False,
+        verifier_verdict=None,
+        verifier_output=None,
+        input_truncated=False,
+        correct=correct,
+    )
+    write_parquet(verdicts, output, VERDICTS, metadata={"stage": "provided_verdicts", "source": source})
+    log.info("%s: %d provided verdicts, %d correct", name, len(verdicts), int(correct.sum()))

@@ -1,0 +1,113 @@
+"""Plots (PNG and SVG): pass@k curves, response lengths, accuracy against training step."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from .parquet_io import read_parquet
+from .schemas import VERDICTS
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "justeval", "font.size": 9})
+    return plt
+
+
+def _save(fig, outputs: list[str]) -> None:
+    for path in outputs:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+        fmt = Path(path).suffix.lstrip(".")
+        # no dates or software stamps: the same data gives the same files
+        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
+        tmp.replace(path)
+
+
+def pass_at_k_plot(metric_paths: list[str], benchmark: str, outputs: list[str], variant: str) -> None:
+    plt = _pyplot()
+    frame = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
+    frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    for row in frame.itertuples(index=False):
+        data = row._asdict()
+        ks = sorted(int(c.split("@")[1]) for c in data if c.startswith("pass@") and not _nan(data[c]))
+        ax.plot(ks, [data[f"pass@{k}"] for k in ks], marker="o", label=data["model"])
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("k")
+    ax.set_ylabel("pass@k (%)")
+    ax.set_title(f"{benchmark}: pass@k")
+    ax.grid(True, alpha=0.3)
+    if len(frame):
+        ax.legend(fontsize=7)
+    _save(fig, outputs)
+    plt.close(fig)
+
+
+def _nan(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def lengths_plot(verdict_paths: list[str], model: str, outputs: list[str]) -> None:
+    plt = _pyplot()
+    frames = {Path(p).parts[-3]: read_parquet(p, VERDICTS) for p in verdict_paths}
+    n = max(1, len(frames))
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False)
+    for ax, (bench, frame) in zip(axes.flat, frames.items(), strict=False):
+        right = frame.loc[frame["correct"], "completion_tokens"].dropna()
+        wrong = frame.loc[~frame["correct"], "completion_tokens"].dropna()
+        ax.set_title(bench)
+        if right.empty and wrong.empty:  # imported outputs may carry no token counts
+            ax.text(0.5, 0.5, "no token counts", ha="center", va="center", transform=ax.transAxes)
+            continue
+        colors = ["tab:green", "tab:red"]
+        ax.hist([right, wrong], bins=30, label=["correct", "incorrect"], color=colors, alpha=0.8)
+        ax.set_xlabel("completion tokens")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(frames) :]:
+        ax.axis("off")
+    fig.suptitle(f"{model}: response lengths")
+    fig.tight_layout()
+    _save(fig, outputs)
+    plt.close(fig)
+
+
+def steps_plot(
+    metric_paths: list[str], benchmark: str, models: dict, outputs: list[str], variant: str
+) -> None:
+    plt = _pyplot()
+    frame = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
+    frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    runs: dict[str, list] = {}
+    for model, info in models.items():
+        if info.get("step") is None:
+            continue
+        row = frame[frame["model"] == model]
+        if not row.empty:
+            runs.setdefault(info.get("run") or "run", []).append((info["step"], row.iloc[0]))
+    for run, points in runs.items():
+        points.sort(key=lambda p: p[0])
+        steps = [p[0] for p in points]
+        means = [p[1]["mean_at_n"] for p in points]
+        err = [[m - p[1]["sampling_ci_low"] for m, p in zip(means, points, strict=True)],
+               [p[1]["sampling_ci_high"] - m for m, p in zip(means, points, strict=True)]]  # fmt: skip
+        ax.errorbar(steps, means, yerr=err, marker="o", capsize=3, label=run)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("mean@N (%)")
+    ax.set_title(f"{benchmark}: accuracy by step (95 % sampling interval)")
+    ax.grid(True, alpha=0.3)
+    if runs:
+        ax.legend(fontsize=7)
+    _save(fig, outputs)
+    plt.close(fig)

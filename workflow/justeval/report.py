@@ -1,0 +1,335 @@
+"""Comparisons and read-outs across models: the published JustRL figures, paired
+bootstraps between models, grading variants side by side, per-problem drill-down
+and the run's provenance."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .metrics import clusters
+from .parquet_io import read_metadata, read_parquet, write_parquet, write_text_atomic
+from .provenance import record
+from .schemas import BENCHMARK, VERDICTS
+from .table import markdown
+
+log = logging.getLogger(__name__)
+
+
+def _variant_of(path: str) -> tuple[str, str, str]:
+    """(model, benchmark, variant) of results/<model>/<benchmark>/<variant>/verdicts.parquet."""
+    parts = Path(path).parts
+    return parts[-4], parts[-3], parts[-2]
+
+
+def load_verdicts(paths: list[str]) -> dict[tuple[str, str, str], pd.DataFrame]:
+    return {_variant_of(p): read_parquet(p, VERDICTS) for p in paths}
+
+
+def per_problem(frame: pd.DataFrame) -> pd.Series:
+    """Accuracy of each problem (fraction of its samples correct)."""
+    return frame.groupby("problem_id", sort=False)["correct"].mean()
+
+
+# ---------------------------------------------------------------- published figures
+
+
+def published_comparison(metrics: pd.DataFrame, published: pd.DataFrame, settings: dict) -> pd.DataFrame:
+    """Δ = ours − published per benchmark, with our 95 % sampling interval; a flag
+    where the published value lies outside it."""
+    primary = settings["variants"][0]
+    ours = metrics[metrics["variant"] == primary]
+    rows = []
+    rows_by_name = published.set_index("model")
+    for model, info in settings["models"].items():
+        name = info.get("published") or model
+        if name not in rows_by_name.index:
+            continue
+        pub = rows_by_name.loc[name]
+        for bench in settings["benchmarks"]:
+            mine = ours[(ours["model"] == model) & (ours["benchmark"] == bench)]
+            value = pub.get(bench)
+            if mine.empty or value is None or pd.isna(value):
+                continue
+            m = mine.iloc[0]
+            outside = not (m["sampling_ci_low"] <= float(value) <= m["sampling_ci_high"])
+            rows.append(
+                {
+                    "model": model,
+                    "published_as": name,
+                    "benchmark": bench,
+                    "ours": float(m["mean_at_n"]),
+                    "published": float(value),
+                    "delta": float(m["mean_at_n"]) - float(value),
+                    "sampling_ci_low": float(m["sampling_ci_low"]),
+                    "sampling_ci_high": float(m["sampling_ci_high"]),
+                    "published_outside_interval": "yes" if outside else "no",
+                }
+            )
+    columns = [
+        "model", "published_as", "benchmark", "ours", "published", "delta",
+        "sampling_ci_low", "sampling_ci_high", "published_outside_interval",
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ---------------------------------------------------------------- paired comparison
+
+
+def paired_comparison(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: dict) -> pd.DataFrame:
+    """For each pair (a, b): Δ = b − a in mean@N per benchmark and for Avg, with a
+    95 % paired bootstrap over problems (the same problems resampled for both)."""
+    primary = settings["variants"][0]
+    models = list(settings["models"])
+    pairs = settings.get("compare") or [[models[0], m] for m in models[1:]]
+    resamples, seed = settings["bootstrap_samples"], settings["seed"]
+    rows = []
+    for a, b in pairs:
+        deltas_by_bench = []
+        for bench in settings["benchmarks"]:
+            fa, fb = verdicts.get((a, bench, primary)), verdicts.get((b, bench, primary))
+            if fa is None or fb is None:
+                continue
+            pa, pb = per_problem(fa), per_problem(fb)
+            common = [p for p in pa.index if p in pb.index]
+            if not common:
+                continue
+            d = (pb[common] - pa[common]).to_numpy(dtype=float)
+            rng = np.random.default_rng(seed)
+            boot = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
+            deltas_by_bench.append(boot)
+            rows.append(_paired_row(a, b, bench, pa[common].mean(), pb[common].mean(), boot, len(common)))
+        if deltas_by_bench and len(deltas_by_bench) == len(settings["benchmarks"]):
+            boot = np.mean(deltas_by_bench, axis=0)
+            mean_a = np.mean([r["mean_a"] for r in rows if r["a"] == a and r["b"] == b]) / 100
+            mean_b = np.mean([r["mean_b"] for r in rows if r["a"] == a and r["b"] == b]) / 100
+            rows.append(_paired_row(a, b, "Avg", mean_a, mean_b, boot, None))
+    columns = [
+        "a",
+        "b",
+        "benchmark",
+        "problems",
+        "mean_a",
+        "mean_b",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "p_b_better",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _paired_row(a, b, bench, mean_a, mean_b, boot, problems) -> dict:
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return {
+        "a": a,
+        "b": b,
+        "benchmark": bench,
+        "problems": problems,
+        "mean_a": 100 * float(mean_a),
+        "mean_b": 100 * float(mean_b),
+        "delta": 100 * (float(mean_b) - float(mean_a)),
+        "ci_low": 100 * float(lo),
+        "ci_high": 100 * float(hi),
+        "p_b_better": float((boot > 0).mean()),
+    }
+
+
+# ---------------------------------------------------------------- grading variants
+
+
+def variant_comparison(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: dict) -> pd.DataFrame:
+    """Each variant against the primary one: verdicts that differ, and accuracies."""
+    primary, others = settings["variants"][0], settings["variants"][1:]
+    rows = []
+    keys = ["problem_id", "sample_idx"]
+    for (model, bench, variant), frame in verdicts.items():
+        if variant == primary:
+            continue
+        base = verdicts.get((model, bench, primary))
+        if base is None:
+            continue
+        both = base[keys + ["correct"]].merge(frame[keys + ["correct"]], on=keys, suffixes=("_p", "_v"))
+        rows.append(
+            {
+                "model": model,
+                "benchmark": bench,
+                "variant": variant,
+                "samples": len(both),
+                "verdicts_differ": int((both["correct_p"] != both["correct_v"]).sum()),
+                "only_primary_correct": int((both["correct_p"] & ~both["correct_v"]).sum()),
+                "only_variant_correct": int((~both["correct_p"] & both["correct_v"]).sum()),
+                "accuracy_primary": 100 * float(both["correct_p"].mean()),
+                "accuracy_variant": 100 * float(both["correct_v"].mean()),
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "model", "benchmark", "variant", "samples", "verdicts_differ", "only_primary_correct",
+            "only_variant_correct", "accuracy_primary", "accuracy_variant",
+        ],
+    )  # fmt: skip
+    order = {v: i for i, v in enumerate(others)}
+    return frame.sort_values(
+        ["variant", "model", "benchmark"], key=lambda c: c.map(order) if c.name == "variant" else c
+    )
+
+
+def agreement_lines(variants: pd.DataFrame) -> list[str]:
+    """Plain-language agreement of each variant with the primary one."""
+    lines = []
+    for variant, part in variants.groupby("variant", sort=False):
+        total, differ = int(part["samples"].sum()), int(part["verdicts_differ"].sum())
+        if total:
+            lines.append(
+                f"- `{variant}` agrees with the primary grading on {total - differ} of {total} samples "
+                f"({100 * (total - differ) / total:.2f} %); {differ} verdicts differ."
+            )
+    return lines
+
+
+def _disagreement_samples(verdicts, settings, limit: int = 20) -> list[str]:
+    primary = settings["variants"][0]
+    out = []
+    for (model, bench, variant), frame in verdicts.items():
+        base = verdicts.get((model, bench, primary))
+        if variant == primary or base is None:
+            continue
+        keys = ["problem_id", "sample_idx"]
+        cols = keys + ["correct", "extracted_answer", "status"]
+        both = base[cols].merge(frame[keys + ["correct"]], on=keys, suffixes=("", "_v"))
+        for row in both[both["correct"] != both["correct_v"]].head(limit).itertuples():
+            out.append(
+                f"| {model} | {bench} | {variant} | {row.problem_id} #{row.sample_idx} "
+                f"| `{row.extracted_answer}` | {row.status} | {row.correct} | {row.correct_v} |"
+            )
+    return out
+
+
+def run_compare(
+    verdict_paths: list[str],
+    metric_paths: list[str],
+    published_path: str,
+    settings: dict,
+    markdown_out: list[str],
+    csv_out: list[str],
+) -> None:
+    """Writes the published, paired and variants comparisons (in that order)."""
+    verdicts = load_verdicts(verdict_paths)
+    metrics = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
+    published = pd.read_csv(published_path)
+    md_pub, md_paired, md_variants = markdown_out
+    csv_pub, csv_paired, csv_variants = csv_out
+
+    pub = published_comparison(metrics, published, settings)
+    note = (
+        "Δ = ours − published (mean@N, %); the interval is our 95 % sampling interval "
+        "(mean@N ± 1.96 × sampling SE); `yes` flags a published value outside it.\n\n"
+    )
+    if pub.empty:
+        note += (
+            "No model of this run has a row in the published JustRL tables (set `published:` on a model).\n"
+        )
+    write_text_atomic(md_pub, "# Against the published JustRL figures\n\n" + note + "\n" + markdown(pub))
+    write_text_atomic(csv_pub, pub.to_csv(index=False))
+
+    paired = paired_comparison(verdicts, settings)
+    text = (
+        "# Paired comparisons\n\nΔ = b − a (mean@N, %) on the same problems, with a 95 % paired bootstrap "
+        f"over problems ({settings['bootstrap_samples']} resamples, seed {settings['seed']}); `p_b_better` "
+        "is the share of resamples where b is ahead. Avg resamples every benchmark.\n\n"
+    )
+    if paired.empty:
+        text += "One model only: nothing to compare.\n"
+    write_text_atomic(md_paired, text + markdown(paired))
+    write_text_atomic(csv_paired, paired.to_csv(index=False))
+
+    variants = variant_comparison(verdicts, settings)
+    text = f"# Grading variants against the primary one (`{settings['variants'][0]}`)\n\n"
+    if variants.empty:
+        text += "One grading variant only: nothing to compare.\n"
+    else:
+        text += "\n".join(agreement_lines(variants)) + "\n\n" + markdown(variants)
+        samples = _disagreement_samples(verdicts, settings)
+        if samples:
+            text += (
+                "\n## Samples graded differently (up to 20 per model, benchmark and variant)\n\n"
+                "| model | benchmark | variant | sample | extracted answer | rule status "
+                "| primary correct | variant correct |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+                + "\n".join(samples)
+                + "\n"
+            )
+    write_text_atomic(md_variants, text)
+    write_text_atomic(csv_variants, variants.to_csv(index=False))
+
+
+# ---------------------------------------------------------------- drill-down
+
+
+def run_drilldown(benchmark: str, verdict_paths: list[str], out_parquet: str, out_md: str) -> None:
+    """Each problem's accuracy per model and its distinct final answers with counts
+    (answers the rule grader calls equivalent are counted together)."""
+    from .grading.runner import Grader
+
+    bench = read_parquet(benchmark, BENCHMARK)
+    verdicts = load_verdicts(verdict_paths)
+    grader = Grader("justeval", timeout=5.0, jobs=1)
+    table = bench[["problem_id", "answer"]].rename(columns={"answer": "gold"}).copy()
+    md_rows = []
+    for (model, _bench, _variant), frame in verdicts.items():
+        acc, answers = [], []
+        groups = dict(tuple(frame.groupby("problem_id", sort=False)))
+        for pid in table["problem_id"]:
+            g = groups.get(pid)
+            if g is None:
+                acc.append(float("nan"))
+                answers.append("")
+                continue
+            g = g.sort_values("sample_idx")
+            extracted = [a if isinstance(a, str) else None for a in g["extracted_answer"]]
+            found = clusters(extracted, grader.equivalent)
+            parts = [f"{extracted[c[0]]} ×{len(c)}" for c in sorted(found, key=len, reverse=True)]
+            missing = sum(a is None for a in extracted)
+            if missing:
+                parts.append(f"(no answer) ×{missing}")
+            acc.append(100 * float(g["correct"].mean()))
+            answers.append("; ".join(parts))
+        table[f"{model} accuracy"] = acc
+        table[f"{model} answers"] = answers
+        md_rows.append(model)
+    write_parquet(table, out_parquet, metadata={"stage": "drilldown", "benchmark": read_metadata(benchmark)})
+    shown = table.copy()
+    for col in shown.columns:
+        if col.endswith(" answers"):
+            shown[col] = shown[col].str.slice(0, 120)
+    title = f"# Per-problem drill-down: {Path(out_md).stem}\n\n"
+    note = "Accuracy (%) per model on each problem and its distinct final answers with counts.\n\n"
+    write_text_atomic(out_md, title + note + markdown(shown))
+
+
+# ---------------------------------------------------------------- provenance
+
+
+def run_provenance(manifests: list[str], benchmarks: list[str], output: str) -> None:
+    """Everything a number traces back to: software, config hash, git commit, model
+    revisions and weight hashes, benchmark content hashes."""
+    models = {}
+    for path in manifests:
+        data = json.loads(Path(path).read_text())
+        models[Path(path).parent.name] = {
+            k: data.get(k) for k in ("identity", "source", "resolved_revision", "weights_sha256")
+        }
+    bench = {}
+    for path in benchmarks:
+        meta = read_metadata(path)
+        bench[Path(path).stem] = {
+            k: meta.get(k) for k in ("source", "source_sha256", "content_sha256", "limit", "layout")
+        }
+    data = {**record(), "models": models, "benchmarks": bench, "host": os.uname().nodename}
+    write_text_atomic(output, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,40 @@
+rule import_generations:
+    """Existing generations (JustRL's or Qwen2.5-Math's files) in the generation schema."""
+    input:
+        source=import_file,
+        benchmark=BENCHMARK,
+    output:
+        generations=ensure(GENERATIONS, non_empty=True),
+    log:
+        f"{LOGS}/import_generations/{{model}}/{{benchmark}}/shard-{{shard}}.log",
+    wildcard_constraints:
+        model=IMPORTED_MODELS,
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        settings=import_settings,
+    shell:
+        "python -m justeval import-generations {input.source:q} {output.generations:q}"
+        " --benchmark {input.benchmark:q} --model {wildcards.model:q}"
+        " --settings {params.settings:q} --log {log:q}"
+
+
+rule provided_verdicts:
+    """The verdicts an imported file carries, as a grading variant of their own."""
+    input:
+        source=import_file,
+        benchmark=BENCHMARK,
+        generations=generation_shards,
+    output:
+        verdicts=ensure(VERDICTS, non_empty=True),
+    log:
+        f"{LOGS}/provided_verdicts/{{model}}/{{benchmark}}/{{variant}}.log",
+    wildcard_constraints:
+        model=IMPORTED_MODELS,
+        variant=PROVIDED_VARIANTS,
+    conda:
+        "../../envs/grading.yaml"
+    shell:
+        "python -m justeval provided-verdicts {input.source:q} {output.verdicts:q}"
+        " --benchmark {input.benchmark:q} --generations {input.generations:q}"
+        " --log {log:q}"

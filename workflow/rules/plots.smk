@@ -1,0 +1,70 @@
+rule plot_pass_at_k:
+    """pass@k against k on one benchmark, every model overlaid."""
+    input:
+        metrics=benchmark_metrics,
+    output:
+        png=report(
+            PLOT_PASS_AT_K.replace("{ext}", "png"),
+            caption="../report/pass_at_k.rst",
+            category="Plots",
+            subcategory="pass@k",
+            labels={"benchmark": "{benchmark}"},
+        ),
+        svg=PLOT_PASS_AT_K.replace("{ext}", "svg"),
+    log:
+        f"{LOGS}/plots/pass_at_k/{{benchmark}}.log",
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        layout=primary_variant,
+    shell:
+        "python -m justeval plot pass-at-k {wildcards.benchmark:q} --inputs {input.metrics:q}"
+        " --settings {params.layout:q} --outputs {output.png:q} {output.svg:q} --log {log:q}"
+
+
+rule plot_lengths:
+    """Response lengths of one model, correct against incorrect, per benchmark."""
+    input:
+        verdicts=model_primary_verdicts,
+    output:
+        png=report(
+            PLOT_LENGTHS.replace("{ext}", "png"),
+            caption="../report/lengths.rst",
+            category="Plots",
+            subcategory="response lengths",
+            labels={"model": "{model}"},
+        ),
+        svg=PLOT_LENGTHS.replace("{ext}", "svg"),
+    log:
+        f"{LOGS}/plots/lengths/{{model}}.log",
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        layout=primary_variant,
+    shell:
+        "python -m justeval plot lengths {wildcards.model:q} --inputs {input.verdicts:q}"
+        " --settings {params.layout:q} --outputs {output.png:q} {output.svg:q} --log {log:q}"
+
+
+rule plot_steps:
+    """Accuracy against training step for checkpoints that give a `step`."""
+    input:
+        metrics=all_metrics,
+    output:
+        png=report(
+            PLOT_STEPS.replace("{ext}", "png"),
+            caption="../report/steps.rst",
+            category="Plots",
+            subcategory="accuracy by step",
+            labels={"benchmark": "{benchmark}"},
+        ),
+        svg=PLOT_STEPS.replace("{ext}", "svg"),
+    log:
+        f"{LOGS}/plots/steps/{{benchmark}}.log",
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        layout=layout_settings,
+    shell:
+        "python -m justeval plot steps {wildcards.benchmark:q} --inputs {input.metrics:q}"
+        " --settings {params.layout:q} --outputs {output.png:q} {output.svg:q} --log {log:q}"

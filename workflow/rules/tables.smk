@@ -1,0 +1,104 @@
+rule table:
+    """mean@N across models and benchmarks (JustRL's layout), and every metric."""
+    input:
+        scores=all_scores,
+    output:
+        accuracy_md=report(
+            TABLE.format(ext="md"), caption="../report/accuracy.rst", category="Tables"
+        ),
+        accuracy=expand(TABLE, ext=["csv", "tex", "parquet"]),
+        scores_md=report(
+            SCORES_TABLE.format(ext="md"),
+            caption="../report/scores.rst",
+            category="Tables",
+        ),
+        scores=expand(SCORES_TABLE, ext=["csv", "parquet"]),
+    log:
+        f"{LOGS}/table.log",
+    localrule: True
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        layout=layout_settings,
+    shell:
+        "python -m justeval table {input.scores:q} --settings {params.layout:q}"
+        " --accuracy {output.accuracy_md:q} {output.accuracy:q}"
+        " --scores {output.scores_md:q} {output.scores:q} --log {log:q}"
+
+
+rule compare:
+    """Against the published figures, paired bootstraps between models, grading variants."""
+    input:
+        verdicts=all_verdicts,
+        metrics=all_metrics,
+        published=PUBLISHED,
+    output:
+        published=report(
+            COMPARISONS.format(comparison="published", ext="md"),
+            caption="../report/published.rst",
+            category="Comparisons",
+        ),
+        paired=report(
+            COMPARISONS.format(comparison="paired", ext="md"),
+            caption="../report/paired.rst",
+            category="Comparisons",
+        ),
+        variants=report(
+            COMPARISONS.format(comparison="variants", ext="md"),
+            caption="../report/variants.rst",
+            category="Comparisons",
+        ),
+        csv=expand(COMPARISONS, comparison=COMPARISON_NAMES, ext="csv"),
+    log:
+        f"{LOGS}/compare.log",
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        layout=layout_settings,
+    shell:
+        "python -m justeval compare --verdicts {input.verdicts:q} --metrics {input.metrics:q}"
+        " --published {input.published:q} --settings {params.layout:q}"
+        " --markdown {output.published:q} {output.paired:q} {output.variants:q}"
+        " --csv {output.csv:q} --log {log:q}"
+
+
+rule drilldown:
+    """Each problem of a benchmark: every model's accuracy and distinct answers."""
+    input:
+        benchmark=BENCHMARK,
+        verdicts=benchmark_verdicts,
+    output:
+        markdown=report(
+            PROBLEMS.replace("{ext}", "md"),
+            caption="../report/problems.rst",
+            category="Per-problem drill-down",
+            labels={"benchmark": "{benchmark}"},
+        ),
+        parquet=PROBLEMS.replace("{ext}", "parquet"),
+    log:
+        f"{LOGS}/drilldown/{{benchmark}}.log",
+    conda:
+        "../../envs/grading.yaml"
+    shell:
+        "python -m justeval drilldown --benchmark {input.benchmark:q} --verdicts {input.verdicts:q}"
+        " --parquet {output.parquet:q} --markdown {output.markdown:q} --log {log:q}"
+
+
+rule provenance:
+    """What the numbers trace back to: software, config, commit, models, benchmarks."""
+    input:
+        manifests=all_manifests,
+        benchmarks=all_benchmarks,
+        metrics=all_metrics,
+    output:
+        provenance=report(
+            PROVENANCE_FILE, caption="../report/provenance.rst", category="Provenance"
+        ),
+    log:
+        f"{LOGS}/provenance.log",
+    localrule: True
+    conda:
+        "../../envs/grading.yaml"
+    shell:
+        "python -m justeval provenance --manifests {input.manifests:q}"
+        " --benchmarks {input.benchmarks:q} --output {output.provenance:q} --log {log:q}"
