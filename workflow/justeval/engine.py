@@ -115,6 +115,50 @@ def run_requests(llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence
     return outputs
 
 
+def stream_requests(
+    llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence, label: str, keys: Sequence, on_finished
+) -> None:
+    """Run all requests together (one batch, as ``generate`` would) and hand each
+    output to ``on_finished(key, output)`` the moment it finishes, so that a
+    killed job keeps what it had done."""
+    trace = os.environ.get(TRACE_ENV)
+    if trace:
+        with open(trace, "a") as fh:
+            fh.write(json.dumps({"job": label, "prompts": len(prompt_ids), "keys": list(keys)}) + "\n")
+    log.info("%s: %d requests in one batch, streamed", label, len(prompt_ids))
+    start = time.monotonic()
+    if not hasattr(llm, "enqueue"):  # older vLLM: no streaming, results at the end
+        outputs = llm.generate(
+            [{"prompt_token_ids": list(ids)} for ids in prompt_ids], list(sampling_params), use_tqdm=True
+        )
+        for key, out in zip(keys, outputs, strict=True):
+            on_finished(key, out)
+        return
+    ids = llm.enqueue(
+        [{"prompt_token_ids": list(p)} for p in prompt_ids], list(sampling_params), use_tqdm=False
+    )
+    # outputs carry the external id ("7"); enqueue returns the internal one ("7-1a2b3c4d")
+    by_id = {}
+    for rid, key in zip(ids, keys, strict=True):
+        by_id[rid] = by_id[rid.split("-", 1)[0]] = key
+    done = tokens = 0
+    last_report = start
+    engine = llm.llm_engine
+    while engine.has_unfinished_requests():
+        for out in engine.step():
+            if out.finished:
+                on_finished(by_id[out.request_id], out)
+                done += 1
+                tokens += len(out.outputs[0].token_ids)
+        now = time.monotonic()
+        if now - last_report > 10 or done == len(ids):
+            log.info(
+                "%s: %d/%d finished, %d tokens, %.1f tokens/s", label, done, len(ids), tokens,
+                tokens / max(now - start, 1e-9),
+            )  # fmt: skip
+            last_report = now
+
+
 def shutdown(llm) -> None:
     """Stop the engine's worker processes before the job exits."""
     # best effort: the processes also exit with their parent

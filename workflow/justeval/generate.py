@@ -6,9 +6,10 @@ import logging
 
 import pandas as pd
 
-from . import engine
+from . import engine, slots
 from .config import sample_seed
 from .hashing import settings_hash
+from .journal import Journal, journal_path
 from .models import load_manifest
 from .parquet_io import read_metadata, read_parquet, write_parquet
 from .schemas import BENCHMARK, GENERATIONS
@@ -43,6 +44,22 @@ def plan_requests(
     return [(pid, i, seeds[i]) for i in range(start, stop) for pid in problem_ids]
 
 
+def _row(key, seed: int, out, model_alias: str, digest: str) -> dict:
+    pid, idx = key
+    completion = out.outputs[0]
+    return {
+        "problem_id": pid,
+        "sample_idx": idx,
+        "seed": seed,
+        "response": completion.text,
+        "prompt_tokens": len(out.prompt_token_ids),
+        "completion_tokens": len(completion.token_ids),
+        "finish_reason": completion.finish_reason or "unknown",
+        "model": model_alias,
+        "settings_hash": digest,
+    }
+
+
 def run(
     benchmark_path: str,
     manifest_path: str,
@@ -58,8 +75,14 @@ def run(
     manifest = load_manifest(manifest_path)
     digest = settings_hash(settings)
     requests = plan_requests(bench["problem_id"].tolist(), start, stop, settings["base_seed"])
+    journal = Journal(
+        journal_path(output),
+        {"settings": settings, "samples": [start, stop], "weights": manifest.get("weights_sha256")},
+    )
+    todo = [r for r in requests if not journal.done((r[0], r[1]))]
     log.info(
-        "%s / %s shard %d: samples %d..%d of %d problems = %d requests (settings %s)",
+        "%s / %s shard %d: samples %d..%d of %d problems = %d requests, %d already in the journal "
+        "(settings %s)",
         model_alias,
         read_metadata(benchmark_path).get("benchmark", benchmark_path),
         shard,
@@ -67,51 +90,40 @@ def run(
         stop - 1,
         len(bench),
         len(requests),
+        len(requests) - len(todo),
         digest,
     )
 
-    llm = engine.load_engine(
-        manifest["path"],
-        dtype=settings["dtype"],
-        max_model_len=settings["max_model_len"],
-        seed=settings["base_seed"],
-        options=engine_options,
-    )
-    try:
-        tokenizer = llm.get_tokenizer()
-        problems = dict(zip(bench["problem_id"], bench["problem"], strict=True))
-        prompt_ids = {
-            pid: engine.chat_prompt_ids(tokenizer, user_message(settings["prompt"], text))
-            for pid, text in problems.items()
-        }
-        outputs = engine.run_requests(
-            llm,
-            [prompt_ids[pid] for pid, _, _ in requests],
-            [sampling_params(settings, seed) for _, _, seed in requests],
-            label=f"generate {model_alias} shard {shard}",
-            keys=[f"{pid}#{idx}" for pid, idx, _ in requests],
-        )
-    finally:
-        engine.shutdown(llm)
+    if todo:
+        with slots.gpu_slot(engine_options, label=f"generate {model_alias} shard {shard}"):
+            llm = engine.load_engine(
+                manifest["path"],
+                dtype=settings["dtype"],
+                max_model_len=settings["max_model_len"],
+                seed=settings["base_seed"],
+                options=engine_options,
+            )
+            try:
+                tokenizer = llm.get_tokenizer()
+                problems = dict(zip(bench["problem_id"], bench["problem"], strict=True))
+                prompt_ids = {
+                    pid: engine.chat_prompt_ids(tokenizer, user_message(settings["prompt"], text))
+                    for pid, text in problems.items()
+                }
+                seeds = {(pid, idx): seed for pid, idx, seed in todo}
+                engine.stream_requests(
+                    llm,
+                    [prompt_ids[pid] for pid, _, _ in todo],
+                    [sampling_params(settings, seed) for _, _, seed in todo],
+                    label=f"generate {model_alias} shard {shard}",
+                    keys=[(pid, idx) for pid, idx, _ in todo],
+                    on_finished=lambda key, out: journal.add(_row(key, seeds[key], out, model_alias, digest)),
+                )
+            finally:
+                engine.shutdown(llm)
 
-    rows = []
-    for (pid, idx, seed), out in zip(requests, outputs, strict=True):
-        completion = out.outputs[0]
-        rows.append(
-            {
-                "problem_id": pid,
-                "sample_idx": idx,
-                "seed": seed,
-                "response": completion.text,
-                "prompt_tokens": len(out.prompt_token_ids),
-                "completion_tokens": len(completion.token_ids),
-                "finish_reason": completion.finish_reason or "unknown",
-                "model": model_alias,
-                "settings_hash": digest,
-            }
-        )
+    frame = pd.DataFrame([journal.rows[(pid, idx)] for pid, idx, _ in requests])
     order = {pid: i for i, pid in enumerate(bench["problem_id"])}
-    frame = pd.DataFrame(rows)
     frame = frame.sort_values(
         ["problem_id", "sample_idx"], key=lambda col: col.map(order) if col.name == "problem_id" else col
     ).reset_index(drop=True)
@@ -132,4 +144,5 @@ def run(
             "benchmark": read_metadata(benchmark_path),
         },
     )
+    journal.remove()
     log.info("wrote %d samples to %s", len(frame), output)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import engine
+from . import engine, slots
 from .hashing import canonical_json, sha256_text
 from .models import load_manifest
 from .parquet_io import DataError, read_metadata, read_parquet, write_parquet, write_text_atomic
@@ -146,7 +146,13 @@ def join_shards(generations: list[str], grades: list[str]) -> pd.DataFrame:
 def _ask_verifier(
     manifest: dict, template: str, rows: list[dict], settings: dict, engine_options: dict, label: str
 ):
-    """Outputs of the verifier for ``rows`` (one engine call), with truncation flags."""
+    """Outputs of the verifier for ``rows`` (one engine call, on a GPU slot of its
+    own), with truncation flags."""
+    with slots.gpu_slot(engine_options, label=label):
+        return _ask_engine(manifest, template, rows, settings, engine_options, label)
+
+
+def _ask_engine(manifest, template, rows, settings, engine_options, label):
     from vllm import SamplingParams
 
     llm = engine.load_engine(
