@@ -113,8 +113,8 @@ def test_model_folder_without_config(tmp_path):
     [
         (
             lambda c: c["models"].append({"hub": "a/b", "path": "/x"}),
-            "config error: models[2]: give exactly one of 'hub', 'path', 'tiny' or 'import' "
-            "(got hub and path)",
+            "config error: models[2]: give exactly one of 'hub', 'path', 'tiny', 'import' or "
+            "'endpoint' (got hub and path)",
         ),
         (
             lambda c: c["models"].append({"hub": "other/JustRL-DeepSeek-1.5B"}),
@@ -126,7 +126,7 @@ def test_model_folder_without_config(tmp_path):
         ),
         (
             lambda c: c["models"].append({"name": "t", "tiny": {}, "revision": "x"}),
-            "config error: models[2].revision: only hub models have a revision",
+            "config error: models[2].revision: only hub and endpoint models have a revision",
         ),
         (
             lambda c: c["benchmarks"].append({"name": "AIME24"}),

@@ -226,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = command("generate", cmd_generate, "sample one shard with vLLM")
     s.add_argument("--benchmark", required=True)
-    s.add_argument("--model-manifest", required=True)
+    s.add_argument("--model-manifest", nargs="?", default="", help="none for endpoint models")
     s.add_argument("--model", required=True, help="model alias")
     s.add_argument("--shard", type=int, required=True)
     s.add_argument("--settings", required=True)

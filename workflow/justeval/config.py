@@ -30,7 +30,7 @@ SAMPLING_KEYS = (
     "max_model_len",
 )
 
-MODEL_SOURCES = ("hub", "path", "tiny", "import")
+MODEL_SOURCES = ("hub", "path", "tiny", "import", "endpoint")
 IMPORT_FORMATS = ("justrl", "qwen")
 # import formats that carry their own verdicts (for the `provided` grading variant)
 FORMATS_WITH_VERDICTS = ("qwen",)
@@ -119,6 +119,7 @@ class ModelSpec:
     tiny: dict | None = None
     generation: dict | None = None
     imported: dict | None = None  # {"format": ..., "files": {benchmark: path}}
+    endpoint: dict | None = None  # {"base_url": ..., "model": ...}
     step: int | None = None  # training step of a checkpoint (plots)
     run: str | None = None  # training run a checkpoint belongs to (plots)
     published: str | None = None  # row of the published JustRL tables to compare with
@@ -131,7 +132,15 @@ class ModelSpec:
             return {"path": self.path}
         if self.source == "import":
             return {"import": self.imported}
+        if self.source == "endpoint":
+            # the served model and the label of its weights; not the URL (a location)
+            return {"endpoint": self.endpoint["model"], "revision": self.revision}
         return {"tiny": self.tiny}
+
+    @property
+    def local_weights(self) -> bool:
+        """Whether the pipeline loads this model's weights itself (it has a manifest)."""
+        return self.source in ("hub", "path", "tiny")
 
     @property
     def generates(self) -> bool:
@@ -147,6 +156,8 @@ def _default_alias(entry: dict) -> str | None:
     if "import" in entry:
         files = list(entry["import"].get("files", {}).values())
         return Path(files[0]).stem if files else None
+    if "endpoint" in entry:
+        return entry["endpoint"]["model"].rsplit("/", 1)[-1]
     return None
 
 
@@ -155,7 +166,8 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
     if len(given) != 1:
         what = "none" if not given else " and ".join(given)
         raise ConfigError(
-            f"config error: {where}: give exactly one of 'hub', 'path', 'tiny' or 'import' (got {what})"
+            f"config error: {where}: give exactly one of 'hub', 'path', 'tiny', 'import' or 'endpoint' "
+            f"(got {what})"
         )
     source = given[0]
     alias = entry.get("name") or _default_alias(entry)
@@ -165,8 +177,8 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
         raise ConfigError(
             f"config error: {where}.name: {alias!r} is reserved for results/{alias}/; pick another name"
         )
-    if source != "hub" and "revision" in entry:
-        raise ConfigError(f"config error: {where}.revision: only hub models have a revision")
+    if source not in ("hub", "endpoint") and "revision" in entry:
+        raise ConfigError(f"config error: {where}.revision: only hub and endpoint models have a revision")
     if source == "path":
         path = Path(entry["path"]).expanduser()
         if not path.is_dir():
@@ -191,11 +203,12 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
         alias=alias,
         source=source,
         hub=entry.get("hub"),
-        revision=entry.get("revision", "main") if source == "hub" else None,
+        revision=entry.get("revision", "main") if source == "hub" else entry.get("revision"),
         path=str(Path(entry["path"]).expanduser()) if source == "path" else None,
         tiny=tiny,
         generation=dict(entry.get("generation") or {}),
         imported=imported,
+        endpoint=dict(entry["endpoint"]) if source == "endpoint" else None,
         step=entry.get("step"),
         run=entry.get("run"),
         published=entry.get("published"),
@@ -471,8 +484,8 @@ def _variant(entry, where, config, models, verifiers, project_dir) -> Variant:
     verifier = None
     if mg["enabled"]:
         verifier = verifiers.get(mg["verifier"]) or models.get(mg["verifier"])
-        if verifier is None or verifier.source == "import":
-            known = ", ".join([*verifiers, *(m for m, s in models.items() if s.source != "import")])
+        if verifier is None or not verifier.local_weights:
+            known = ", ".join([*verifiers, *(m for m, s in models.items() if s.local_weights)])
             raise ConfigError(
                 f"config error: {key('model_grade', 'verifier')}: {mg['verifier']!r} is not in "
                 f"`verifiers` or `models` (known: {known})"

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from . import engine, slots
+from . import endpoint, engine, slots
 from .config import sample_seed
 from .hashing import settings_hash
 from .journal import Journal, journal_path
@@ -60,6 +60,21 @@ def _row(key, seed: int, out, model_alias: str, digest: str) -> dict:
     }
 
 
+def _endpoint_row(key, seed: int, completion, model_alias: str, digest: str) -> dict:
+    pid, idx = key
+    return {
+        "problem_id": pid,
+        "sample_idx": idx,
+        "seed": seed,
+        "response": completion.text,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "finish_reason": completion.finish_reason,
+        "model": model_alias,
+        "settings_hash": digest,
+    }
+
+
 def run(
     benchmark_path: str,
     manifest_path: str,
@@ -72,7 +87,8 @@ def run(
     settings = params["settings"]
     start, stop = params["samples"]
     bench = read_parquet(benchmark_path, BENCHMARK)
-    manifest = load_manifest(manifest_path)
+    server = engine_options.get("endpoint")
+    manifest = load_manifest(manifest_path) if manifest_path else {"identity": settings["model"]}
     digest = settings_hash(settings)
     requests = plan_requests(bench["problem_id"].tolist(), start, stop, settings["base_seed"])
     journal = Journal(
@@ -94,8 +110,25 @@ def run(
         digest,
     )
 
-    if todo:
-        with slots.gpu_slot(engine_options, label=f"generate {model_alias} shard {shard}"):
+    label = f"generate {model_alias} shard {shard}"
+    problems = dict(zip(bench["problem_id"], bench["problem"], strict=True))
+    if todo and server:
+        seeds = {(pid, idx): seed for pid, idx, seed in todo}
+        endpoint.run_requests(
+            server["base_url"],
+            server["model"],
+            [user_message(settings["prompt"], problems[pid]) for pid, _, _ in todo],
+            [seed for _, _, seed in todo],
+            settings,
+            keys=[(pid, idx) for pid, idx, _ in todo],
+            on_finished=lambda key, c: journal.add(_endpoint_row(key, seeds[key], c, model_alias, digest)),
+            label=label,
+            concurrency=engine_options.get("endpoint_concurrency", 16),
+            timeout=engine_options.get("request_timeout", 1800),
+            retries=engine_options.get("max_retries", 8),
+        )
+    elif todo:
+        with slots.gpu_slot(engine_options, label=label):
             llm = engine.load_engine(
                 manifest["path"],
                 dtype=settings["dtype"],
@@ -105,7 +138,6 @@ def run(
             )
             try:
                 tokenizer = llm.get_tokenizer()
-                problems = dict(zip(bench["problem_id"], bench["problem"], strict=True))
                 prompt_ids = {
                     pid: engine.chat_prompt_ids(tokenizer, user_message(settings["prompt"], text))
                     for pid, text in problems.items()
@@ -115,7 +147,7 @@ def run(
                     llm,
                     [prompt_ids[pid] for pid, _, _ in todo],
                     [sampling_params(settings, seed) for _, _, seed in todo],
-                    label=f"generate {model_alias} shard {shard}",
+                    label=label,
                     keys=[(pid, idx) for pid, idx, _ in todo],
                     on_finished=lambda key, out: journal.add(_row(key, seeds[key], out, model_alias, digest)),
                 )

@@ -231,6 +231,14 @@ def layout_settings(wildcards=None):
 # Cluster requests of the engine jobs; a retried job asks for more time and memory.
 
 
+def engine_options(wildcards):
+    """Throughput options of an engine job, with the server of an endpoint model."""
+    spec = PLAN.all_models.get(wildcards.model)
+    if spec is not None and spec.source == "endpoint":
+        return canonical_json({**config["engine"], "endpoint": spec.endpoint})
+    return ENGINE_OPTIONS
+
+
 def engine_runtime_generate(wildcards, attempt):
     return 720 * attempt
 
@@ -250,6 +258,13 @@ def benchmark_source_file(wildcards):
     """The local source file of a benchmark (URL sources have no input file)."""
     bench = PLAN.benchmarks[wildcards.benchmark]
     return [] if bench.is_url() else [bench.source]
+
+
+def model_manifest(wildcards):
+    """The manifest of a model whose weights the pipeline loads (endpoints have none)."""
+    if PLAN.models[wildcards.model].local_weights:
+        return ancient(MANIFEST.format(model=wildcards.model))
+    return []
 
 
 def import_file(wildcards):
@@ -353,9 +368,7 @@ def primary_variant(wildcards=None):
 
 def all_manifests(wildcards=None):
     return [
-        MANIFEST.format(model=m)
-        for m, s in PLAN.all_models.items()
-        if s.source != "import"
+        MANIFEST.format(model=m) for m, s in PLAN.all_models.items() if s.local_weights
     ]
 
 

@@ -2,7 +2,7 @@ rule generate:
     """Sample one shard (a block of sample indices) of one benchmark with vLLM."""
     input:
         benchmark=BENCHMARK,
-        model=ancient(MANIFEST),
+        model=model_manifest,
     output:
         generations=ensure(GENERATIONS, non_empty=True),
     log:
@@ -17,7 +17,7 @@ rule generate:
         gpu=1,
         mem_mb=engine_mem_mb,
         runtime=engine_runtime_generate,
-        engine=ENGINE_OPTIONS,
+        engine=engine_options,
     params:
         generation=generation_settings,
     shell:
