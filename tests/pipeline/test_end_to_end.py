@@ -107,7 +107,7 @@ def test_each_shard_is_one_engine_call(run):
     generate = [c for c in calls if c["job"].startswith("generate")]
     grade = [c for c in calls if c["job"].startswith("model_grade")]
     assert len(generate) == len(MODELS) * len(BENCHES) * N
-    assert all(c["prompts"] == PROBLEMS and len(set(c["keys"])) == PROBLEMS for c in generate)
+    assert all(c["prompts"] == PROBLEMS and len(set(map(tuple, c["keys"]))) == PROBLEMS for c in generate)
     assert len(grade) == len(MODELS) * len(BENCHES)
     assert all(c["prompts"] == PROBLEMS * N for c in grade)
 

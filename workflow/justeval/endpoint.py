@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from .engine import TRACE_ENV
+from .engine import sampling_fields, trace_requests
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,11 @@ class Completion:
 
 
 def request_body(model: str, message: str, settings: dict, seed: int) -> dict:
-    body = {
+    return {
         "model": model,
         "messages": [{"role": "user", "content": message}],
-        "temperature": settings["temperature"],
-        "top_p": settings["top_p"],
-        "max_tokens": settings["max_tokens"],
-        "seed": seed,
+        **sampling_fields(settings, seed),
     }
-    if settings.get("top_k") is not None:
-        body["top_k"] = settings["top_k"]
-    return body
 
 
 def post(url: str, body: dict, timeout: float, api_key: str | None) -> dict:
@@ -118,10 +112,7 @@ def run_requests(
 ) -> None:
     """Send every request (``concurrency`` at a time); ``on_finished(key, completion)``
     is called once per request, from one thread at a time."""
-    trace = os.environ.get(TRACE_ENV)
-    if trace:
-        with open(trace, "a") as fh:
-            fh.write(json.dumps({"job": label, "prompts": len(messages), "keys": list(keys)}) + "\n")
+    trace_requests(label, keys)
     url = base_url.rstrip("/") + "/chat/completions"
     api_key = os.environ.get("OPENAI_API_KEY")
     lock = threading.Lock()

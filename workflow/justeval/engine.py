@@ -90,12 +90,30 @@ def chat_prompt_ids(tokenizer, user_message: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def run_requests(llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence, label: str, keys: Sequence):
-    """Run all requests in ONE engine call; outputs come back in request order."""
+def sampling_fields(settings: dict, seed: int) -> dict:
+    """The sampling settings of one request, as vLLM and OpenAI-style servers name them."""
+    fields = {
+        "temperature": settings["temperature"],
+        "top_p": settings["top_p"],
+        "max_tokens": settings["max_tokens"],
+        "seed": seed,
+    }
+    if settings.get("top_k") is not None:
+        fields["top_k"] = settings["top_k"]
+    return fields
+
+
+def trace_requests(label: str, keys: Sequence) -> None:
+    """Record the requests handed to an engine (tests count them; see TRACE_ENV)."""
     trace = os.environ.get(TRACE_ENV)
     if trace:
         with open(trace, "a") as fh:
-            fh.write(json.dumps({"job": label, "prompts": len(prompt_ids), "keys": list(keys)}) + "\n")
+            fh.write(json.dumps({"job": label, "prompts": len(keys), "keys": list(keys)}) + "\n")
+
+
+def run_requests(llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence, label: str, keys: Sequence):
+    """Run all requests in ONE engine call; outputs come back in request order."""
+    trace_requests(label, keys)
     log.info("%s: %d requests in one engine call", label, len(prompt_ids))
     start = time.monotonic()
     outputs = llm.generate(
@@ -121,10 +139,7 @@ def stream_requests(
     """Run all requests together (one batch, as ``generate`` would) and hand each
     output to ``on_finished(key, output)`` the moment it finishes, so that a
     killed job keeps what it had done."""
-    trace = os.environ.get(TRACE_ENV)
-    if trace:
-        with open(trace, "a") as fh:
-            fh.write(json.dumps({"job": label, "prompts": len(prompt_ids), "keys": list(keys)}) + "\n")
+    trace_requests(label, keys)
     log.info("%s: %d requests in one batch, streamed", label, len(prompt_ids))
     start = time.monotonic()
     if not hasattr(llm, "enqueue"):  # older vLLM: no streaming, results at the end

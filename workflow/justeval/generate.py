@@ -25,15 +25,7 @@ def user_message(template: str, problem: str) -> str:
 def sampling_params(settings: dict, seed: int):
     from vllm import SamplingParams
 
-    kwargs = {
-        "temperature": settings["temperature"],
-        "top_p": settings["top_p"],
-        "max_tokens": settings["max_tokens"],
-        "seed": seed,
-    }
-    if settings.get("top_k") is not None:
-        kwargs["top_k"] = settings["top_k"]
-    return SamplingParams(**kwargs)
+    return SamplingParams(**engine.sampling_fields(settings, seed))
 
 
 def plan_requests(
