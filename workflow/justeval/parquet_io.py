@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +23,25 @@ class DataError(ValueError):
     """Bad input data; the message names the file, row and column."""
 
 
-def atomic_path(path: str | Path):
-    """A temporary sibling of ``path``; rename it over ``path`` when complete."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary sibling of ``path`` to write; renamed over ``path`` when the
+    block completes, removed if it raises, so ``path`` is never half-written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    return Path(tmp)
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    tmp = atomic_path(path)
+    tmp = Path(name)
     try:
-        tmp.write_bytes(data)
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
@@ -74,12 +79,8 @@ def write_parquet(
     else:
         table = frame.cast(schema) if schema is not None else frame
     table = table.replace_schema_metadata({METADATA_KEY: canonical_json(metadata)})
-    tmp = atomic_path(path)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_metadata(path: str | Path) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .parquet_io import read_parquet
+from .parquet_io import atomic_path, read_parquet
 from .schemas import VERDICTS
 
 
@@ -23,13 +23,11 @@ def _pyplot():
 
 def _save(fig, outputs: list[str]) -> None:
     for path in outputs:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(path).with_name(f".{Path(path).name}.tmp")
         fmt = Path(path).suffix.lstrip(".")
         # no dates or software stamps: the same data gives the same files
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
 
 
 def pass_at_k_plot(metric_paths: list[str], benchmark: str, outputs: list[str], variant: str) -> None:

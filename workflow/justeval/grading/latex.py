@@ -402,30 +402,28 @@ def parse(text: str):
 # ------------------------------------------------------------------ evaluation
 
 
-def free_vars(tree) -> set[str]:
+_LEAVES = ("num", "float", "const", "var", "sym")
+
+
+def _leaf_names(tree, kind: str) -> set[str]:
+    """The names of the ``kind`` leaves (``var`` or ``sym``) anywhere in ``tree``."""
     out: set[str] = set()
     stack = [tree]
     while stack:
         node = stack.pop()
-        if node[0] == "var":
+        if node[0] == kind:
             out.add(node[1])
-        elif node[0] in ("num", "float", "const", "sym"):
-            continue
-        else:
+        elif node[0] not in _LEAVES:
             stack.extend(p for p in node[1:] if isinstance(p, tuple))
     return out
+
+
+def free_vars(tree) -> set[str]:
+    return _leaf_names(tree, "var")
 
 
 def symbols(tree) -> set[str]:
-    out: set[str] = set()
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if node[0] == "sym":
-            out.add(node[1])
-        elif node[0] not in ("num", "float", "const", "var"):
-            stack.extend(p for p in node[1:] if isinstance(p, tuple))
-    return out
+    return _leaf_names(tree, "sym")
 
 
 def has_float(tree) -> bool:
