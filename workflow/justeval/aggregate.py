@@ -40,7 +40,9 @@ def run_aggregate(
     responses = frame.merge(
         gens[["problem_id", "sample_idx", "response"]], on=["problem_id", "sample_idx"], how="left"
     )
-    grader = Grader("justeval", timeout=5.0, jobs=1)
+    # maj@k groups answers with the variant's own rule grader
+    clustering = settings["clustering"]
+    grader = Grader(clustering["grader"], timeout=clustering["timeout"], jobs=1)
     row, details = score(
         frame,
         bench["problem_id"].tolist(),

@@ -165,7 +165,7 @@ def cmd_compare(args) -> None:
 def cmd_drilldown(args) -> None:
     from .report import run_drilldown
 
-    run_drilldown(args.benchmark, args.verdicts, args.parquet, args.markdown)
+    run_drilldown(args.benchmark, args.verdicts, _json(args.settings), args.parquet, args.markdown)
 
 
 def cmd_provenance(args) -> None:
@@ -200,6 +200,8 @@ def cmd_provided_verdicts(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .grading.runner import GRADERS
+
     p = argparse.ArgumentParser(prog="python -m justeval", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -242,7 +244,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("output", help="Parquet or JSON-lines file (by extension)")
     s.add_argument("--benchmark", help="pipeline mode: canonical benchmark file with the gold answers")
     s.add_argument("--settings", default="", help="pipeline mode: grading settings (JSON)")
-    s.add_argument("--grader", default="justeval", choices=["justeval", "math_verify", "justrl"])
+    s.add_argument("--grader", default="justeval", choices=list(GRADERS))
     s.add_argument("--timeout", type=float, default=5.0, help="seconds per comparison (default 5)")
     s.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     s.add_argument("--gold-column", default="answer")
@@ -293,6 +295,7 @@ def parser() -> argparse.ArgumentParser:
     s = command("drilldown", cmd_drilldown, "per-problem accuracy and answers of every model")
     s.add_argument("--benchmark", required=True)
     s.add_argument("--verdicts", nargs="+", required=True)
+    s.add_argument("--settings", required=True, help="JSON: the grader that groups answers")
     s.add_argument("--parquet", required=True)
     s.add_argument("--markdown", required=True)
 

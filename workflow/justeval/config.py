@@ -340,6 +340,13 @@ class Plan:
         rg = self.variants[variant].rule_grade
         return canonical_json({"grader": rg["grader"], "timeout": rg["timeout"], "version": grader_version})
 
+    def clustering_grader(self, variant: str) -> dict:
+        """The rule grader that decides which final answers are the same (maj@k, the
+        drill-down's answer groups): the variant's own; a `provided` variant has none,
+        so it uses the top-level `rule_grade` section."""
+        rg = self.variants[variant].rule_grade or self.config["rule_grade"]
+        return {"grader": rg["grader"], "timeout": rg["timeout"]}
+
     def verifier_prompt_path(self, variant: str) -> Path:
         return resolve_project_file(self.variants[variant].model_grade["prompt"], self.project_dir)
 

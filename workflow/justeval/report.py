@@ -272,14 +272,17 @@ def run_compare(
 # ---------------------------------------------------------------- drill-down
 
 
-def run_drilldown(benchmark: str, verdict_paths: list[str], out_parquet: str, out_md: str) -> None:
+def run_drilldown(
+    benchmark: str, verdict_paths: list[str], settings: dict, out_parquet: str, out_md: str
+) -> None:
     """Each problem's accuracy per model and its distinct final answers with counts
-    (answers the rule grader calls equivalent are counted together)."""
+    (answers that ``settings["grader"]``, the primary variant's rule grader, calls
+    equivalent are counted together)."""
     from .grading.runner import Grader
 
     bench = read_parquet(benchmark, BENCHMARK)
     verdicts = load_verdicts(verdict_paths)
-    grader = Grader("justeval", timeout=5.0, jobs=1)
+    grader = Grader(settings["grader"], timeout=settings["timeout"], jobs=1)
     table = bench[["problem_id", "answer"]].rename(columns={"answer": "gold"}).copy()
     md_rows = []
     for (model, _bench, _variant), frame in verdicts.items():

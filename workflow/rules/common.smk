@@ -202,8 +202,16 @@ def aggregate_settings(wildcards):
             "pass_k": PLAN.pass_k(bench.name),
             "bootstrap_samples": agg["bootstrap_samples"],
             "seed": agg["seed"],
+            "clustering": PLAN.clustering_grader(wildcards.variant),
             "version": METRICS_VERSION,
         }
+    )
+
+
+def drilldown_settings(wildcards):
+    """The primary variant's rule grader groups each problem's answers."""
+    return canonical_json(
+        {**PLAN.clustering_grader(PLAN.primary.name), "version": GRADER_VERSION}
     )
 
 

@@ -79,8 +79,11 @@ rule drilldown:
         f"{LOGS}/drilldown/{{benchmark}}.log",
     conda:
         "../../envs/grading.yaml"
+    params:
+        clustering=drilldown_settings,
     shell:
         "python -m justeval drilldown --benchmark {input.benchmark:q} --verdicts {input.verdicts:q}"
+        " --settings {params.clustering:q}"
         " --parquet {output.parquet:q} --markdown {output.markdown:q} --log {log:q}"
 
 
