@@ -21,40 +21,58 @@ def _pyplot():
     return plt
 
 
-def _save(fig, outputs: list[str]) -> None:
-    for path in outputs:
-        fmt = Path(path).suffix.lstrip(".")
-        # no dates or software stamps: the same data gives the same files
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
+def _save_and_close(fig, outputs: list[str]) -> None:
+    import matplotlib.pyplot as plt
+
+    try:
+        for path in outputs:
+            fmt = Path(path).suffix.lstrip(".")
+            # no dates or software stamps: the same data gives the same files
+            metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
+    finally:
+        plt.close(fig)
 
 
-def pass_at_k_plot(metric_paths: list[str], benchmark: str, outputs: list[str], variant: str) -> None:
+def pass_at_k_series(frame: pd.DataFrame) -> dict[str, tuple[list[int], list[float]]]:
+    """model -> (k values, pass@k in %) for every metrics row, in row order."""
+    series = {}
+    for data in frame.to_dict("records"):  # column names such as pass@4 are no identifiers
+        ks = sorted(int(c.split("@")[1]) for c in data if c.startswith("pass@") and not _nan(data[c]))
+        series[data["model"]] = (ks, [float(data[f"pass@{k}"]) for k in ks])
+    return series
+
+
+def pass_at_k_figure(metric_paths: list[str], benchmark: str, variant: str):
+    """The pass@k curves of every model on one benchmark (a matplotlib figure)."""
     plt = _pyplot()
     frame = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
     frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    for row in frame.itertuples(index=False):
-        data = row._asdict()
-        ks = sorted(int(c.split("@")[1]) for c in data if c.startswith("pass@") and not _nan(data[c]))
-        ax.plot(ks, [data[f"pass@{k}"] for k in ks], marker="o", label=data["model"])
+    series = pass_at_k_series(frame)
+    for model, (ks, values) in series.items():
+        ax.plot(ks, values, marker="o", label=model, gid=f"pass_at_k {model}")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("k")
     ax.set_ylabel("pass@k (%)")
     ax.set_title(f"{benchmark}: pass@k")
     ax.grid(True, alpha=0.3)
-    if len(frame):
+    if series:
         ax.legend(fontsize=7)
-    _save(fig, outputs)
-    plt.close(fig)
+    return fig
+
+
+def pass_at_k_plot(metric_paths: list[str], benchmark: str, outputs: list[str], variant: str) -> None:
+    _save_and_close(pass_at_k_figure(metric_paths, benchmark, variant), outputs)
 
 
 def _nan(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def lengths_plot(verdict_paths: list[str], model: str, outputs: list[str]) -> None:
+def lengths_figure(verdict_paths: list[str], model: str):
+    """Histograms of completion lengths, correct against incorrect, one panel per benchmark."""
     plt = _pyplot()
     frames = {Path(p).parts[-3]: read_parquet(p, VERDICTS) for p in verdict_paths}
     n = max(1, len(frames))
@@ -76,13 +94,15 @@ def lengths_plot(verdict_paths: list[str], model: str, outputs: list[str]) -> No
         ax.axis("off")
     fig.suptitle(f"{model}: response lengths")
     fig.tight_layout()
-    _save(fig, outputs)
-    plt.close(fig)
+    return fig
 
 
-def steps_plot(
-    metric_paths: list[str], benchmark: str, models: dict, outputs: list[str], variant: str
-) -> None:
+def lengths_plot(verdict_paths: list[str], model: str, outputs: list[str]) -> None:
+    _save_and_close(lengths_figure(verdict_paths, model), outputs)
+
+
+def steps_figure(metric_paths: list[str], benchmark: str, models: dict, variant: str):
+    """mean@N against training step with its 95 % sampling interval, one line per run."""
     plt = _pyplot()
     frame = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
     frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
@@ -107,5 +127,10 @@ def steps_plot(
     ax.grid(True, alpha=0.3)
     if runs:
         ax.legend(fontsize=7)
-    _save(fig, outputs)
-    plt.close(fig)
+    return fig
+
+
+def steps_plot(
+    metric_paths: list[str], benchmark: str, models: dict, outputs: list[str], variant: str
+) -> None:
+    _save_and_close(steps_figure(metric_paths, benchmark, models, variant), outputs)
