@@ -23,13 +23,24 @@ class DataError(ValueError):
     """Bad input data; the message names the file, row and column."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary sibling of ``path`` to write; renamed over ``path`` when the
-    block completes, removed if it raises, so ``path`` is never half-written."""
+    block completes, removed if it raises, so ``path`` is never half-written.
+
+    The file gets the permissions the user's umask gives any new file (mkstemp
+    alone would leave it readable by its owner only, which hides results from
+    the rest of a group on a shared cluster)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp = Path(name)
     try:
