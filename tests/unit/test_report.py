@@ -8,6 +8,7 @@ import pytest
 from conftest import ROOT
 from justeval.plots import pass_at_k_plot, steps_plot
 from justeval.report import agreement_lines, paired_comparison, published_comparison, variant_comparison
+from justeval.table import markdown
 
 SETTINGS = {
     "models": {"A": {}, "B": {"published": "JustRL-DeepSeek-1.5B"}},
@@ -114,3 +115,35 @@ def test_plots_are_written(tmp_path):
     first = (tmp_path / "s.svg").read_bytes()
     steps_plot([str(metrics)], "AIME24", models, steps, "main")
     assert (tmp_path / "s.svg").read_bytes() == first  # no timestamps: same data, same file
+
+
+def test_counts_print_as_integers_and_delta_is_the_difference_of_means():
+    a = {f"p{i}": [i % 3 == 0] * 4 for i in range(30)}
+    b = {f"p{i}": [i % 2 == 0] * 4 for i in range(30)}
+    verdicts = {
+        (m, bench, "main"): verdicts_of(v)
+        for m, v in (("A", a), ("B", b))
+        for bench in SETTINGS["benchmarks"]
+    }
+    table = paired_comparison(verdicts, SETTINGS)
+    for row in table.to_dict("records"):
+        assert row["delta"] == pytest.approx(row["mean_b"] - row["mean_a"])
+    assert table["mean_a"].iloc[0] == pytest.approx(100 * 10 / 30) and table["mean_b"].iloc[0] == 50.0
+    text = markdown(table)
+    header, _rule, *lines = text.splitlines()
+    names = [c.strip() for c in header.strip("|").split("|")]
+    cells = {line.split("|")[3].strip(): [c.strip() for c in line.strip("|").split("|")] for line in lines}
+    assert cells["AIME24"][names.index("problems")] == "30"  # a count, not 30.00
+    assert cells["Avg"][names.index("problems")] == "–"  # no problem count for the average
+
+
+def test_variant_comparison_keeps_config_order():
+    settings = {**SETTINGS, "models": {"zeta": {}, "alpha": {}}, "variants": ["main", "strict"]}
+    one = verdicts_of({"p1": [True, False]})
+    verdicts = {
+        (m, b, v): one for m in ("alpha", "zeta") for b in ("AIME25", "AIME24") for v in ("main", "strict")
+    }
+    table = variant_comparison(verdicts, settings)
+    assert list(zip(table["model"], table["benchmark"], strict=True)) == [
+        ("zeta", "AIME24"), ("zeta", "AIME25"), ("alpha", "AIME24"), ("alpha", "AIME25"),
+    ]  # fmt: skip

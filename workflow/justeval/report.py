@@ -121,7 +121,9 @@ def paired_comparison(verdicts: dict[tuple[str, str, str], pd.DataFrame], settin
         "ci_high",
         "p_b_better",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["problems"] = frame["problems"].astype("Int64")  # a count (none for Avg), not a float
+    return frame
 
 
 def _paired_row(a, b, bench, mean_a, mean_b, boot, problems) -> dict:
@@ -175,10 +177,15 @@ def variant_comparison(verdicts: dict[tuple[str, str, str], pd.DataFrame], setti
             "only_variant_correct", "accuracy_primary", "accuracy_variant",
         ],
     )  # fmt: skip
-    order = {v: i for i, v in enumerate(others)}
+    # config order (variants, then models, then benchmarks), never alphabetical
+    order = {
+        "variant": {v: i for i, v in enumerate(others)},
+        "model": {m: i for i, m in enumerate(settings["models"])},
+        "benchmark": {b: i for i, b in enumerate(settings["benchmarks"])},
+    }
     return frame.sort_values(
-        ["variant", "model", "benchmark"], key=lambda c: c.map(order) if c.name == "variant" else c
-    )
+        ["variant", "model", "benchmark"], key=lambda c: c.map(order[c.name]), kind="stable"
+    ).reset_index(drop=True)
 
 
 def agreement_lines(variants: pd.DataFrame) -> list[str]:

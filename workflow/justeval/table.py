@@ -8,10 +8,11 @@ import pandas as pd
 
 
 def _fmt(value) -> str:
+    """Floats with two decimals; counts as integers; missing values as a dash."""
+    if value is None or value is pd.NA:
+        return "–"
     if isinstance(value, float):
         return "–" if math.isnan(value) else f"{value:.2f}"
-    if value is None:
-        return "–"
     return str(value)
 
 
