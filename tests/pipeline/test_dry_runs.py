@@ -35,7 +35,7 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
     """--configfile merges over config.yaml but replaces its lists."""
     jobs = planned_jobs(ROOT, [ROOT / "tests" / "smoke" / "config.yaml"], "--forceall")
     assert jobs == {
-        "build_tiny_model": 1,  # the tiny model only: no JustRL model, no CompassVerifier
+        "build_tiny_model": 2,  # the tiny policy and verifier only: no JustRL model, no CompassVerifier
         "prepare_benchmark": 2,
         "generate": 4,
         "rule_grade": 4,
@@ -61,6 +61,15 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
             {"models": [{"name": "mine", "path": "/no/such/model"}]},
             "config error: models[0].path: no such folder: /no/such/model",
         ),
+        (
+            # checked before the verifier engine loads, not after it ran
+            {"model_grade": {"cache": "config.yaml/verifier-cache"}},
+            "config error: model_grade.cache: config.yaml/verifier-cache: ",
+        ),
+        (
+            {"grading_variants": [{"name": "main"}, {"name": "b", "rule_grade": {"grader": "nonsense"}}]},
+            "config error: grading_variants[1].rule_grade.grader: 'nonsense' is not one of",
+        ),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, config, message):
@@ -71,6 +80,15 @@ def test_bad_config_stops_before_any_job(tmp_path, config, message):
     lines = [line for line in proc.stderr.splitlines() if line.startswith("config error:")]
     assert lines == [lines[0]] and lines[0].startswith(message), proc.stderr
     assert not (workdir / "results").exists() and not (workdir / "data").exists()
+
+
+def test_nested_command_line_config_is_typed(tmp_path):
+    """The README's form `--config 'generation={temperature: 0.5}'` works."""
+    workdir = new_workdir(tmp_path)
+    proc = run_snakemake(
+        workdir, "--dry-run", "--cores", "1", "--config", "generation={temperature: 0.5, max_tokens: 64}"
+    )
+    assert "Job stats:" in proc.stdout + proc.stderr
 
 
 def test_bad_benchmark_file_fails_in_prepare_and_writes_nothing(tmp_path, tiny_models):

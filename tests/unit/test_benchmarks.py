@@ -205,3 +205,43 @@ def test_url_download_is_retried_then_fails_clearly(http_server):
     with pytest.raises(BenchmarkError, match=r"NOPE/test.parquet: download failed: HTTP Error 404"):
         fetch(f"{base}/NOPE/test.parquet", attempts=3, backoff=0.01)
     assert state["requests"] == 1  # a missing file is not retried
+
+
+SATURN = BENCHMARKS.parent / "real-outputs" / "saturn-r1-distill"
+
+
+def test_a_justrl_output_file_is_its_own_benchmark(tmp_path):
+    """JustRL-format outputs (example_id, prompt, answer, seed, response) can be graded
+    without a separate benchmark file: their prompts and golds are the benchmark."""
+    import json
+
+    from justeval.importers import samples
+
+    source = SATURN / "Saturn-7B__aime24.jsonl"
+    lines = [json.loads(line) for line in source.read_text().splitlines()]
+    frame, meta = prepare("AIME24", str(source), None, None)
+    assert meta["layout"] == "justrl"
+    assert len(frame) == 30 and frame["problem_id"].tolist()[:2] == ["aime24-0", "aime24-1"]
+    assert frame["problem"].tolist() == [rec["prompt"].strip() for rec in lines]
+    assert frame["answer"].tolist() == [unwrap_gold(rec["answer"]) for rec in lines]
+    assert frame["answer"].iloc[0] == "321"
+    got = samples(str(source), "justrl", frame, "AIME24", meta["layout"])
+    assert got["problem_id"].tolist() == frame["problem_id"].tolist()
+    assert (got["sample_idx"] == 0).all()
+
+
+def test_a_justrl_output_file_with_conflicting_lines_is_one_error(tmp_path):
+    source = tmp_path / "out.jsonl"
+    rows = [
+        {"example_id": 0, "prompt": "1+1?", "answer": "2", "seed": 1, "response": "\\boxed{2}"},
+        {"example_id": 0, "prompt": "1+1?", "answer": "2", "seed": 2, "response": "\\boxed{3}"},
+        {"example_id": 0, "prompt": "1+1?", "answer": "3", "seed": 3, "response": "\\boxed{3}"},
+    ]
+    source.write_text("".join(pd.Series([r]).to_json(orient="records", lines=True) for r in rows))
+    with pytest.raises(
+        BenchmarkError, match="row 2: example_id 0 has another prompt or answer than on row 0"
+    ):
+        prepare("T", str(source), None, None)
+    source.write_text("".join(pd.Series([r]).to_json(orient="records", lines=True) for r in rows[:2]))
+    frame, _ = prepare("T", str(source), None, None)
+    assert frame["problem_id"].tolist() == ["T-0"] and frame["answer"].tolist() == ["2"]

@@ -192,3 +192,46 @@ def test_per_model_override_only_changes_that_model():
     a = plan.shard_settings("JustRL-DeepSeek-1.5B", "AIME24", 0)
     b = plan.shard_settings("JustRL-Nemotron-1.5B", "AIME24", 0)
     assert '"temperature":0.7' in a and '"temperature":0.6' in b
+
+
+@pytest.mark.parametrize(
+    "section, override, message",
+    [
+        (
+            "rule_grade",
+            {"timout": 3, "grader": "nonsense"},
+            "config error: grading_variants[1].rule_grade: unknown key 'timout' (known keys: grader",
+        ),
+        (
+            "rule_grade",
+            {"grader": "nonsense"},
+            "config error: grading_variants[1].rule_grade.grader: 'nonsense' is not one of 'justeval'",
+        ),
+        (
+            "model_grade",
+            {"max_tokens": "many"},
+            "config error: grading_variants[1].model_grade.max_tokens: expected integer, got 'many'",
+        ),
+    ],
+)
+def test_grading_variant_overrides_are_validated(section, override, message):
+    config = default_config()
+    config["grading_variants"] = [{"name": "main"}, {"name": "other", section: override}]
+    with pytest.raises(ConfigError) as info:
+        check_schema(config, SCHEMA)
+    assert str(info.value).startswith(message)
+
+
+def test_nested_command_line_strings_are_coerced_where_unambiguous():
+    from justeval.config import coerce_strings
+
+    config = default_config()
+    # what `--config 'generation={temperature: 0.5, top_k: null}' 'model_grade={enabled: false}'` hands over
+    config["generation"] = {"temperature": "0.5", "top_k": "null", "max_tokens": "64", "prompt": "123"}
+    config["model_grade"] = {"enabled": "false", "max_tokens": "lots"}
+    coerce_strings(config, SCHEMA)
+    assert config["generation"] == {"temperature": 0.5, "top_k": None, "max_tokens": 64, "prompt": "123"}
+    assert config["model_grade"]["enabled"] is False
+    assert config["model_grade"]["max_tokens"] == "lots"  # not a number: left for the schema to report
+    with pytest.raises(ConfigError, match="model_grade.max_tokens: expected integer, got 'lots'"):
+        check_schema(config, SCHEMA)

@@ -90,13 +90,16 @@ def _read_table(data: bytes, label: str) -> pa.Table:
 def _layout(columns: list[str], label: str) -> str:
     if "question" in columns and "gt" in columns:
         return "qwen"
+    if "example_id" in columns and "response" in columns:
+        return "justrl"  # JustRL's output files: a problem's lines are its samples
     if "prompt" in columns or "reward_model" in columns:
         return "verl"
     if "problem" in columns or "problem_idx" in columns:
         return "matharena"
     raise BenchmarkError(
-        f"{label}: unknown layout: expected columns 'prompt', 'reward_model' (verl) "
-        f"or 'problem_idx', 'problem', 'answer' (MathArena); found {columns}"
+        f"{label}: unknown layout: expected columns 'prompt', 'reward_model' (verl), "
+        f"'problem_idx', 'problem', 'answer' (MathArena) or 'example_id', 'prompt', 'answer', "
+        f"'response' (JustRL's outputs); found {columns}"
     )
 
 
@@ -147,8 +150,30 @@ def _qwen_rows(records: list[dict], name: str, label: str):
         yield row, pid, _text(rec.get("question")), _text(rec.get("gt")), "question", "gt"
 
 
+def _justrl_rows(records: list[dict], name: str, label: str):
+    """One problem per distinct example_id (first line first): its prompt and gold must
+    be the same on every line of the problem."""
+    first: dict[str, tuple[int, str | None, str | None]] = {}
+    for row, rec in enumerate(records):
+        pid = problem_id_of("justrl", name, row, rec)
+        problem, answer = _text(rec.get("prompt")), _text(rec.get("answer"))
+        if pid not in first:
+            first[pid] = (row, problem, answer)
+            yield row, pid, problem, answer, "prompt", "answer"
+        elif first[pid][1:] != (problem, answer):
+            raise BenchmarkError(
+                f"{label}: row {row}: example_id {rec.get('example_id')!r} has another prompt or answer "
+                f"than on row {first[pid][0]}"
+            )
+
+
 def problem_id_of(layout: str, name: str, row: int, record: dict) -> str:
     """The problem id a source row gets (used again when importing outputs)."""
+    if layout == "justrl":
+        example = _text(record.get("example_id"))
+        if example is None:
+            raise BenchmarkError(f"row {row} column 'example_id': missing")
+        return f"{name}-{example}" if example.isdigit() else example
     key = {"verl": None, "matharena": "problem_idx", "qwen": "idx"}[layout]
     if layout == "verl":
         extra = record.get("extra_info") if isinstance(record.get("extra_info"), dict) else {}
@@ -176,6 +201,9 @@ def canonical_frame(table: pa.Table, name: str, label: str) -> tuple[pd.DataFram
         rows = _verl_rows(table.to_pylist(), name, label)
     elif layout == "qwen":
         rows = _qwen_rows(table.to_pylist(), name, label)
+    elif layout == "justrl":
+        _require_columns(columns, ["prompt", "answer"], label)
+        rows = _justrl_rows(table.to_pylist(), name, label)
     else:
         _require_columns(columns, ["problem", "answer"], label)
         rows = _matharena_rows(table.to_pylist(), name, label)
@@ -233,6 +261,37 @@ def prepare(name: str, source: str, limit: int | None, sha256: str | None) -> tu
         "content_sha256": content_hash(frame),
     }
     return frame, metadata
+
+
+def check_pin(name: str, source: str, sha256: str | None, prepared: str | Path) -> None:
+    """Check a benchmark's sha256 pin before any job runs (raises BenchmarkError).
+
+    A pin only checks: it is not part of what the prepared file depends on, so
+    adding the right pin reruns nothing. A local source is hashed here; a URL
+    source is checked against the hash recorded in the prepared file (or, when
+    there is none yet, by prepare_benchmark after the download). Nothing is
+    deleted before a wrong pin is reported.
+    """
+    if sha256 is None:
+        return
+    where = f"benchmarks: {name}: sha256"
+    if not is_url(source):
+        from .hashing import sha256_file
+
+        actual = sha256_file(source)
+        if actual != sha256:
+            raise BenchmarkError(f"{where}: {source} has sha256 {actual}, the config pins {sha256}")
+        return
+    prepared = Path(prepared)
+    if prepared.exists():
+        from .parquet_io import read_metadata
+
+        actual = read_metadata(prepared).get("source_sha256")
+        if actual != sha256:
+            raise BenchmarkError(
+                f"{where}: {prepared} was prepared from {source} with sha256 {actual}, the config pins "
+                f"{sha256}; delete {prepared} to download it again"
+            )
 
 
 def problem_texts(path: str | Path) -> list[str]:

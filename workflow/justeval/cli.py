@@ -24,6 +24,17 @@ def _json(text: str) -> dict:
     return json.loads(text) if text else {}
 
 
+def _layout(text: str) -> dict:
+    """Settings of the cross-model files, with `models` and `benchmarks` back in
+    config order (the JSON in params has sorted keys; `order` keeps the order)."""
+    settings = _json(text)
+    order = settings.pop("order", None)
+    if order:
+        for key in ("models", "benchmarks"):
+            settings[key] = {name: settings[key][name] for name in order[key]}
+    return settings
+
+
 @contextlib.contextmanager
 def job_log(path: str | None):
     """Send this process's stdout/stderr (and its children's) to ``path``.
@@ -73,7 +84,8 @@ def cmd_prepare_benchmark(args) -> None:
     from .schemas import BENCHMARK
 
     settings = _json(args.settings)
-    frame, metadata = prepare(args.name, settings["source"], settings.get("limit"), settings.get("sha256"))
+    pin = None if args.sha256 in (None, "", "none") else args.sha256
+    frame, metadata = prepare(args.name, settings["source"], settings.get("limit"), pin)
     write_parquet(frame, args.output, BENCHMARK, metadata)
     log.info("%s: %d problems from %s", args.name, len(frame), settings["source"])
 
@@ -153,13 +165,13 @@ def cmd_collect_scores(args) -> None:
 def cmd_table(args) -> None:
     from .aggregate import run_table
 
-    run_table(args.scores, _json(args.settings), args.accuracy, args.scores_out)
+    run_table(args.scores, _layout(args.settings), args.accuracy, args.scores_out)
 
 
 def cmd_compare(args) -> None:
     from .report import run_compare
 
-    run_compare(args.verdicts, args.metrics, args.published, _json(args.settings), args.markdown, args.csv)
+    run_compare(args.verdicts, args.metrics, args.published, _layout(args.settings), args.markdown, args.csv)
 
 
 def cmd_drilldown(args) -> None:
@@ -177,7 +189,7 @@ def cmd_provenance(args) -> None:
 def cmd_plot(args) -> None:
     from . import plots
 
-    settings = _json(args.settings)
+    settings = _layout(args.settings)
     primary = settings["variants"][0]
     if args.kind == "pass-at-k":
         plots.pass_at_k_plot(args.inputs, args.name, args.outputs, primary)
@@ -223,7 +235,8 @@ def parser() -> argparse.ArgumentParser:
 
     s = command("prepare-benchmark", cmd_prepare_benchmark, "canonical Parquet of one benchmark")
     s.add_argument("--name", required=True)
-    s.add_argument("--settings", required=True, help='JSON: {"source", "limit", "sha256"}')
+    s.add_argument("--settings", required=True, help='JSON: {"source", "limit", "version"}')
+    s.add_argument("--sha256", default="none", help="the source file's expected sha256 ('none': unpinned)")
     s.add_argument("--output", required=True)
 
     s = command("generate", cmd_generate, "sample one shard with vLLM")
@@ -338,8 +351,11 @@ def main(argv: list[str] | None = None) -> int:
             from .config import ConfigError
             from .models import ModelError
 
-            log.error("%s failed:\n%s", args.command, traceback.format_exc())
             expected = isinstance(exc, (*EXPECTED_ERRORS, ConfigError, ModelError))
+            if args.log or not expected:
+                # the traceback goes to the job log; on the console an expected error
+                # (bad input, a missing file) is the one line below and nothing else
+                log.error("%s failed:\n%s", args.command, traceback.format_exc())
             where = f" (log: {args.log})" if args.log else ""
             kind = "" if expected else f"{type(exc).__name__}: "
             print(f"justeval {args.command}: error: {kind}{exc}{where}", file=console, flush=True)

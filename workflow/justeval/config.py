@@ -7,6 +7,7 @@ it again), so it only imports the standard library, jsonschema and yaml.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,9 +96,93 @@ def schema_errors(config: dict, schema: dict) -> list[str]:
     return [_short_message(e) for e in errors]
 
 
+_SCALARS = {"number": (int, float), "integer": (int,), "boolean": (bool,), "null": (type(None),)}
+
+
+def _resolve(node: dict, schema: dict) -> dict:
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"].removeprefix("#/").split("/")
+        target = schema
+        for part in ref:
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
+def _coerce(value, node: dict, schema: dict):
+    """``value`` with strings turned into the number, boolean or null the schema asks
+    for, where the string reads as exactly one such value (``'0.5'``, ``'true'``)."""
+    import yaml
+
+    node = _resolve(node, schema)
+    if not isinstance(node, dict):
+        return value
+    if isinstance(value, str):
+        types = node.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if "string" in types or not any(t in _SCALARS for t in types):
+            return value
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        ok = any(
+            isinstance(parsed, _SCALARS[t]) and not (t in ("number", "integer") and isinstance(parsed, bool))
+            for t in types
+            if t in _SCALARS
+        )
+        return parsed if ok else value
+    if isinstance(value, dict):
+        props = node.get("properties", {})
+        extra = node.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                value[key] = _coerce(item, sub, schema)
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for i, item in enumerate(value):
+            value[i] = _coerce(item, node["items"], schema)
+    return value
+
+
+def coerce_strings(config: dict, schema_path: str | Path) -> None:
+    """Snakemake hands nested ``--config`` values over as strings
+    (``--config 'generation={temperature: 0.5}'`` gives ``'0.5'``): turn them, in
+    place, into the type the schema asks for where that is unambiguous."""
+    _coerce(config, load_schema(schema_path), load_schema(schema_path))
+
+
+def _override_errors(config: dict, schema: dict) -> list[str]:
+    """Grading variants' `rule_grade`/`model_grade` overrides, checked against the
+    schema of the top-level sections they override."""
+    import jsonschema
+
+    errors = []
+    variants = config.get("grading_variants")
+    for i, entry in enumerate(variants if isinstance(variants, list) else []):
+        for section in ("rule_grade", "model_grade"):
+            override = entry.get(section) if isinstance(entry, dict) else None
+            if not isinstance(override, dict):
+                continue
+            sub = {**_resolve(schema["properties"][section], schema), "$defs": schema.get("$defs", {})}
+            sub.pop("default", None)
+            for error in jsonschema.Draft202012Validator(sub).iter_errors(override):
+                message = _short_message(error)
+                where = f"grading_variants[{i}].{section}"
+                if message.startswith("(top level)"):
+                    message = where + message.removeprefix("(top level)")
+                else:
+                    message = f"{where}.{message}"
+                errors.append(message)
+    return errors
+
+
 def check_schema(config: dict, schema_path: str | Path) -> None:
     """Raise ConfigError with the first schema violation, in one line."""
-    errors = schema_errors(config, load_schema(schema_path))
+    schema = load_schema(schema_path)
+    errors = schema_errors(config, schema)
+    if not errors:
+        errors = _override_errors(config, schema)
     if errors:
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(f"config error: {errors[0]}{more}")
@@ -123,13 +208,15 @@ class ModelSpec:
     step: int | None = None  # training step of a checkpoint (plots)
     run: str | None = None  # training run a checkpoint belongs to (plots)
     published: str | None = None  # row of the published JustRL tables to compare with
+    # content hash of a local folder's files, set by Plan.fingerprint_local_models
+    weights: str | None = None
 
     def identity(self) -> dict:
         """What identifies the weights; part of every generation setting."""
         if self.source == "hub":
             return {"hub": self.hub, "revision": self.revision}
         if self.source == "path":
-            return {"path": self.path}
+            return {"path": self.path, "weights_sha256": self.weights}
         if self.source == "import":
             return {"import": self.imported}
         if self.source == "endpoint":
@@ -194,6 +281,8 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
     imported = None
     if source == "import":
         imported = {"format": entry["import"]["format"], "files": dict(entry["import"]["files"])}
+        if entry["import"].get("tokenizer"):
+            imported["tokenizer"] = entry["import"]["tokenizer"]
         for bench, path in imported["files"].items():
             if not Path(path).expanduser().is_file():
                 raise ConfigError(f"config error: {where}.import.files.{bench}: no such file: {path}")
@@ -305,6 +394,24 @@ class Plan:
     def aliases(self, source: str) -> list[str]:
         return [a for a, m in self.all_models.items() if m.source == source]
 
+    def fingerprint_local_models(self, cache_dir: str | Path) -> dict[str, list[str]]:
+        """Hash the content of every local (`path:`) model folder, so that weights or
+        configs changed in place are part of the model's identity: its manifest and
+        everything sampled from it are redone. Files whose size and mtime match the
+        cache in ``cache_dir`` are not read again. Returns the changed files per model."""
+        from .models import folder_fingerprint
+
+        changes = {}
+        for alias, spec in self.all_models.items():
+            if spec.source == "path":
+                weights, changed = folder_fingerprint(Path(spec.path), Path(cache_dir) / f"{alias}.json")
+                # ModelSpec is frozen so that nothing else changes it; the same object is
+                # shared by the variants that use it as a verifier
+                object.__setattr__(spec, "weights", weights)
+                if changed:
+                    changes[alias] = changed
+        return changes
+
     def model_benchmarks(self, model: str) -> list[str]:
         """Benchmarks a policy model is evaluated on (an import: the ones it brings)."""
         spec = self.models[model]
@@ -372,6 +479,19 @@ class Plan:
 
     def pass_k(self, benchmark: str) -> list[int]:
         return pass_k_values(self.config["aggregate"]["pass_k"], self.benchmarks[benchmark].n_samples)
+
+
+def check_writable(folder: str, key: str) -> None:
+    """A folder a job will write to, checked before any engine loads: it, or the
+    nearest existing folder above it, must be writable (nothing is created here)."""
+    path = Path(folder).expanduser().absolute()
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"config error: {key}: {folder}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"config error: {key}: {folder}: {probe} is not writable")
 
 
 def pass_k_values(requested: list[int] | None, n: int) -> list[int]:

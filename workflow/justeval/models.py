@@ -26,31 +26,79 @@ class ModelError(RuntimeError):
     """A model that cannot be resolved (not on the hub, not in the cache, ...)."""
 
 
-def file_hashes(folder: Path) -> dict[str, dict]:
-    """SHA-256 and size of every file under ``folder`` (following hub-cache links)."""
+def file_hashes(folder: Path, known: dict[str, dict] | None = None) -> dict[str, dict]:
+    """SHA-256 and size of every file under ``folder`` (following hub-cache links).
+
+    ``known`` (relative path -> {"sha256", "size", "mtime_ns"}) is trusted for
+    files whose size and mtime still match it; only the others are read.
+    """
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    known = known or {}
     out = {}
     for i, path in enumerate(files, 1):
-        size = path.stat().st_size
-        log.info("hashing %d/%d %s (%.1f MB)", i, len(files), path.name, size / 1e6)
-        out[str(path.relative_to(folder))] = {"sha256": sha256_file(path), "size": size}
+        st = path.stat()
+        name = str(path.relative_to(folder))
+        old = known.get(name)
+        if old and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
+            digest = old["sha256"]
+        else:
+            log.info("hashing %d/%d %s (%.1f MB)", i, len(files), path.name, st.st_size / 1e6)
+            digest = sha256_file(path)
+        out[name] = {"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return out
+
+
+def weights_digest(files: dict[str, dict]) -> str:
+    """One hash of a folder's files (names and contents; not their times)."""
+    return sha256_text(canonical_json({k: v["sha256"] for k, v in files.items()}))
+
+
+def folder_fingerprint(folder: Path, cache_file: Path) -> tuple[str | None, list[str]]:
+    """The content hash of a local model folder, and the files whose content changed
+    since ``cache_file`` recorded them. Only files whose size or mtime changed are
+    read again. (None, []) if the folder is gone: the config check reports that."""
+    if not folder.is_dir():
+        return None, []
+    try:
+        known = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    files = file_hashes(folder.resolve(), known)
+    changed = []
+    if files != known:
+        if known:
+            changed = sorted(
+                k
+                for k in files.keys() | known.keys()
+                if (files.get(k) or {}).get("sha256") != (known.get(k) or {}).get("sha256")
+            )
+        write_text_atomic(cache_file, json.dumps(files, indent=1, sort_keys=True) + "\n")
+    return weights_digest(files), changed
 
 
 def manifest_for(folder: Path, identity: dict, **extra) -> dict:
     folder = folder.resolve()
     if not (folder / "config.json").is_file():
         raise ModelError(f"{folder}: no config.json; not a model folder")
-    files = file_hashes(folder)
+    files = {k: {"sha256": v["sha256"], "size": v["size"]} for k, v in file_hashes(folder).items()}
     if not any(name.endswith((".safetensors", ".bin")) for name in files):
         raise ModelError(f"{folder}: no weight files (*.safetensors or *.bin)")
     return {
         "identity": identity,
-        "path": str(folder),
+        "path": project_relative(folder),
         **extra,
         "files": files,
-        "weights_sha256": sha256_text(canonical_json({k: v["sha256"] for k, v in files.items()})),
+        "weights_sha256": weights_digest(files),
     }
+
+
+def project_relative(folder: Path) -> str:
+    """A folder inside the working directory as a relative path (a finished run can be
+    moved or copied), any other as an absolute one."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(folder.resolve())
 
 
 def fetch_hub(repo: str, revision: str, cache_dir: str | None, attempts: int = 4) -> Path:

@@ -14,8 +14,16 @@ PROJECT_DIR = Path(workflow.basedir)
 PACKAGE_DIR = PROJECT_DIR / "workflow"
 sys.path.insert(0, str(PACKAGE_DIR))
 
-from justeval.config import ConfigError, build_plan, check_schema
-from justeval.hashing import canonical_json, settings_hash, source_hash
+from justeval.benchmarks import BenchmarkError, check_pin
+from justeval.config import (
+    ConfigError,
+    build_plan,
+    check_schema,
+    check_writable,
+    coerce_strings,
+)
+from justeval.hashing import canonical_json, settings_hash
+from justeval.stage_code import code_version
 
 RULE_NAMES = {
     "all",
@@ -40,24 +48,26 @@ RULE_NAMES = {
 
 # Short, one-line errors naming the key first; then the schema fills defaults.
 try:
+    coerce_strings(config, PACKAGE_DIR / "schemas" / "config.schema.yaml")
     check_schema(config, PACKAGE_DIR / "schemas" / "config.schema.yaml")
     validate(config, schema="../schemas/config.schema.yaml")
     PLAN = build_plan(config, PROJECT_DIR, RULE_NAMES)
+    if config["model_grade"]["cache"] and any(
+        v.verifier is not None for v in PLAN.variants.values()
+    ):
+        check_writable(config["model_grade"]["cache"], "model_grade.cache")
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
-# Code versions of the stages whose code decides results. Editing a grader
-# regrades; editing the engine wrapper never regenerates.
-GRADER_VERSION = source_hash(PACKAGE_DIR / "justeval" / "grading")
-VERDICT_PARSER_VERSION = source_hash(PACKAGE_DIR / "justeval" / "verdicts.py")
-METRICS_VERSION = source_hash(
-    PACKAGE_DIR / "justeval" / "metrics.py",
-    PACKAGE_DIR / "justeval" / "table.py",
-    PACKAGE_DIR / "justeval" / "grading",
-)
-REPORT_VERSION = source_hash(
-    PACKAGE_DIR / "justeval" / "report.py", PACKAGE_DIR / "justeval" / "plots.py"
-)
+# Code versions of the stages whose code decides results (the table of which
+# modules decide what is justeval.stage_code). Editing a grader regrades;
+# editing the engine wrapper never regenerates.
+PREPARE_VERSION = code_version("prepare_benchmark")
+IMPORT_VERSION = code_version("import_generations")
+GRADER_VERSION = code_version("rule_grade")
+VERDICT_PARSER_VERSION = code_version("model_grade")
+METRICS_VERSION = code_version("aggregate")
+REPORT_VERSION = code_version("report") + code_version("plots")
 
 # Settings that do not change results reach the jobs as resources, which
 # Snakemake does not track: changing them never reruns anything.
@@ -124,7 +134,19 @@ PLOT_LENGTHS = "results/plots/lengths/{model}.{ext}"
 PLOT_STEPS = "results/plots/steps/{benchmark}.{ext}"
 PLOT_FORMATS = ["png", "svg"]
 PROVENANCE_FILE = "results/provenance.json"
-PUBLISHED = str(PROJECT_DIR / "data" / "justrl_published.csv")  # ships with the project
+
+
+def _project_file(relative):
+    """A file shipped with the project, relative to the working directory when the
+    run is inside the project (so a copied or moved run reruns nothing)."""
+    path = (PROJECT_DIR / relative).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+PUBLISHED = _project_file("data/justrl_published.csv")
 LOGS = "results/logs"
 RUNTIME = "results/runtime"
 
@@ -133,6 +155,29 @@ def _alternation(names):
     """A regex matching exactly the given names (nothing if there are none)."""
     names = sorted(names, key=len, reverse=True)
     return "|".join(map(re.escape, names)) if names else "(?!x)x"
+
+
+# A local model folder changed in place (weights overwritten, a config fixed) is
+# noticed: its content hash is part of the model's identity, so its manifest and
+# everything sampled from it are redone. Sizes and mtimes are compared first.
+for _model, _files in PLAN.fingerprint_local_models("results/cache/weights").items():
+    print(
+        f"justeval: model {_model}: {', '.join(_files[:5])} changed in place since the last run; "
+        "its manifest and generations are redone",
+        file=sys.stderr,
+    )
+
+# sha256 pins are checked before any job starts, and before anything is deleted
+try:
+    for _bench in PLAN.benchmarks.values():
+        check_pin(
+            _bench.name,
+            _bench.source,
+            _bench.sha256,
+            BENCHMARK.format(benchmark=_bench.name),
+        )
+except BenchmarkError as error:
+    raise WorkflowError(f"config error: {error}") from None
 
 
 wildcard_constraints:
@@ -160,10 +205,15 @@ def model_settings(wildcards):
 
 
 def benchmark_settings(wildcards):
+    """What the prepared file depends on; a sha256 pin only checks (see check_pin)."""
     bench = PLAN.benchmarks[wildcards.benchmark]
     return canonical_json(
-        {"source": bench.source, "limit": bench.limit, "sha256": bench.sha256}
+        {"source": bench.source, "limit": bench.limit, "version": PREPARE_VERSION}
     )
+
+
+def benchmark_pin(wildcards):
+    return PLAN.benchmarks[wildcards.benchmark].sha256 or "none"
 
 
 def generation_settings(wildcards):
@@ -179,10 +229,16 @@ def import_settings(wildcards):
     return canonical_json(
         {
             "format": spec.imported["format"],
+            "tokenizer": spec.imported.get("tokenizer"),
             "samples": [start, stop],
             "n_samples": bench.n_samples,
+            "version": IMPORT_VERSION,
         }
     )
+
+
+def provided_settings(wildcards):
+    return canonical_json({"version": IMPORT_VERSION})
 
 
 def rule_grade_settings(wildcards):
@@ -225,6 +281,8 @@ def layout_settings(wildcards=None):
                 for m, s in PLAN.models.items()
             },
             "benchmarks": {b: PLAN.benchmarks[b].n_samples for b in PLAN.benchmarks},
+            # canonical JSON sorts keys: the config order is said separately
+            "order": {"models": list(PLAN.models), "benchmarks": list(PLAN.benchmarks)},
             "variants": list(PLAN.variants),
             "compare": agg["compare"],
             "bootstrap_samples": agg["bootstrap_samples"],
@@ -398,9 +456,34 @@ def plot_targets():
     return out
 
 
+def documented_outputs():
+    """Every per-(model, benchmark) file the README documents, so that one that goes
+    missing (a killed --forcerun, a deleted shard) is rebuilt by the next run."""
+    out = []
+    for m, b in PLAN.pairs():
+        n = PLAN.benchmarks[b].n_shards
+        out += expand(GENERATIONS, model=m, benchmark=b, shard=range(n))
+        for v in PLAN.model_variants(m):
+            if not PLAN.variants[v].provided:
+                out += expand(
+                    RULE_GRADES, model=m, benchmark=b, variant=v, shard=range(n)
+                )
+                out += [
+                    p.format(model=m, benchmark=b, variant=v)
+                    for p in (AUDIT_MD, AUDIT_JSON)
+                ]
+            out += [
+                p.format(model=m, benchmark=b, variant=v)
+                for p in (VERDICTS, METRICS, METRICS_JSON)
+            ]
+        out.append(SCORES.format(model=m, benchmark=b))
+    return out + all_manifests() + all_benchmarks()
+
+
 def final_targets():
     return (
-        expand(TABLE, ext=TABLE_FORMATS)
+        documented_outputs()
+        + expand(TABLE, ext=TABLE_FORMATS)
         + expand(SCORES_TABLE, ext=["md", "csv", "parquet"])
         + expand(COMPARISONS, comparison=COMPARISON_NAMES, ext=["md", "csv"])
         + expand(PROBLEMS, benchmark=PLAN.benchmarks, ext=["md", "parquet"])

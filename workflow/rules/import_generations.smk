@@ -34,6 +34,8 @@ rule provided_verdicts:
         variant=PROVIDED_VARIANTS,
     conda:
         "../../envs/grading.yaml"
+    params:
+        code=provided_settings,
     shell:
         "python -m justeval provided-verdicts {input.source:q} {output.verdicts:q}"
         " --benchmark {input.benchmark:q} --generations {input.generations:q}"

@@ -13,8 +13,11 @@ rule prepare_benchmark:
     localrule: True
     conda:
         "../../envs/grading.yaml"
+    resources:
+        sha256=benchmark_pin,
     params:
         benchmark=benchmark_settings,
     shell:
         "python -m justeval prepare-benchmark --name {wildcards.benchmark:q}"
-        " --settings {params.benchmark:q} --output {output.benchmark:q} --log {log:q}"
+        " --settings {params.benchmark:q} --sha256 {resources.sha256:q}"
+        " --output {output.benchmark:q} --log {log:q}"

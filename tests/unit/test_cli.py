@@ -1,0 +1,47 @@
+"""`python -m justeval rule-grade` on files outside the pipeline: one line per error,
+and JSON lines in, the same types out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def rule_grade(*args: str) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(ROOT / "workflow"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run(
+        [sys.executable, "-m", "justeval", "rule-grade", *args, "--jobs", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_a_missing_input_is_one_line_and_no_traceback(tmp_path):
+    proc = rule_grade(str(tmp_path / "nope.jsonl"), str(tmp_path / "out.jsonl"))
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"justeval rule-grade: error: {tmp_path / 'nope.jsonl'}: no such file"
+    ]
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_jsonl_strings_stay_strings(tmp_path):
+    source = tmp_path / "in.jsonl"
+    rows = [
+        {"answer": "204", "response": "so \\boxed{204}", "id": "007"},
+        {"answer": "\\frac{1}{2}", "response": "so \\boxed{0.5}", "id": "008"},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.jsonl"
+    proc = rule_grade(str(source), str(out))
+    assert proc.returncode == 0, proc.stderr
+    graded = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [g["answer"] for g in graded] == ["204", "\\frac{1}{2}"]
+    assert [g["id"] for g in graded] == ["007", "008"]
+    assert [g["rule_correct"] for g in graded] == [True, True]
+    assert "worker restarts" not in proc.stderr  # no timeouts: nothing said of restarts
