@@ -45,6 +45,7 @@ def _real_verdicts() -> dict[str, pd.DataFrame]:
                     "correct": bool(ok),
                     "completion_tokens": len(response) // 4,
                     "finish_reason": "stop",
+                    "response_chars": len(response),
                 }
             )
     return {m: pd.DataFrame(r) for m, r in models.items()}
@@ -113,6 +114,30 @@ def test_lengths_histograms_hold_every_counted_sample(real_metrics):
     assert heights == [frame["correct"].sum(), (~frame["correct"]).sum()]
     assert sum(heights) == len(frame) == 400
     assert list(VERDICTS.names) == list(frame.columns)
+    assert ax.get_xlabel() == "completion tokens"
+
+
+def test_imports_without_token_counts_are_measured_in_characters(real_metrics, tmp_path):
+    """JustRL's and Qwen's files carry no token counts: lengths are characters, and
+    the axis and the metrics say so."""
+    _, _, verdicts, _ = real_metrics
+    frame = verdicts["qwen-b"].assign(completion_tokens=None)
+    path = tmp_path / "qwen-b" / "MATH" / "main" / "verdicts.parquet"
+    path.parent.mkdir(parents=True)
+    frame.to_parquet(path)
+    ax = lengths_figure([str(path)], "qwen-b").axes[0]
+    assert ax.get_xlabel() == "response characters"
+    heights = [sum(p.get_height() for p in container) for container in ax.containers]
+    assert sum(heights) == 400
+    pids = sorted(frame["problem_id"].unique(), key=lambda p: int(p[1:]))
+    row, _ = score(frame, pids, 4, [1], "qwen-b", "MATH", bootstrap_samples=10)
+    assert row["length_unit"] == "characters"
+    assert row["mean_completion_tokens"] == pytest.approx(frame["response_chars"].mean())
+    assert row["tokens_correct_median"] == pytest.approx(
+        frame.loc[frame["correct"], "response_chars"].median()
+    )
+    counted, _ = score(verdicts["qwen-b"], pids, 4, [1], "qwen-b", "MATH", bootstrap_samples=10)
+    assert counted["length_unit"] == "tokens"
 
 
 def test_steps_plot_shows_each_run_with_its_interval(tmp_path):

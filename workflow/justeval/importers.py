@@ -46,9 +46,13 @@ def _require(record: dict, keys: list[str], path: str, number: int) -> None:
             raise DataError(f"{path}: line {number}: no field {key!r}")
 
 
-def samples(path: str, fmt: str, benchmark: pd.DataFrame, name: str) -> pd.DataFrame:
+def samples(
+    path: str, fmt: str, benchmark: pd.DataFrame, name: str, layout: str | None = None
+) -> pd.DataFrame:
     """Every sample of an output file: problem_id, sample_idx, seed, response, and
-    the file's own verdict and extracted answer where it has them."""
+    the file's own verdict and extracted answer where it has them. ``layout`` is the
+    benchmark's source layout: ``justrl`` when it was prepared from such a file."""
+    self_sourced = layout == "justrl"
     records = read_jsonl(path)
     known = set(benchmark["problem_id"])
     rows = []
@@ -71,7 +75,13 @@ def samples(path: str, fmt: str, benchmark: pd.DataFrame, name: str) -> pd.DataF
         for number, rec in enumerate(records, 1):
             _require(rec, ["example_id", "response"], path, number)
             example = rec["example_id"]
-            if isinstance(example, int) or (isinstance(example, str) and example.isdigit()):
+            if self_sourced:  # the benchmark was prepared from this kind of file: ids as there
+                pid = problem_id_of("justrl", name, number - 1, rec)
+                if pid not in known:
+                    raise DataError(
+                        f"{path}: line {number}: example_id {example!r} is not in benchmark {name}"
+                    )
+            elif isinstance(example, int) or (isinstance(example, str) and example.isdigit()):
                 if not 0 <= int(example) < len(ids):
                     raise DataError(f"{path}: line {number}: example_id {example} is not a row of {name}")
                 pid = ids[int(example)]
@@ -90,10 +100,27 @@ def samples(path: str, fmt: str, benchmark: pd.DataFrame, name: str) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def count_tokens(responses: list[str], tokenizer: str | None) -> list[int] | None:
+    """Completion tokens of each response under ``tokenizer`` (a folder or hub id), or
+    None when no tokenizer is named (lengths are then counted in characters)."""
+    if not tokenizer:
+        return None
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(tokenizer)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"import.tokenizer: cannot load {tokenizer!r}: {exc}") from None
+    counts = [len(ids) for ids in tok(responses, add_special_tokens=False)["input_ids"]]
+    log.info("counted completion tokens with %s: %d in all", tokenizer, sum(counts))
+    return counts
+
+
 def import_generations(source: str, output: str, benchmark: str, model: str, settings: dict) -> None:
     bench = read_parquet(benchmark, BENCHMARK)
-    name = read_metadata(benchmark).get("benchmark", Path(benchmark).stem)
-    frame = samples(source, settings["format"], bench, name)
+    meta = read_metadata(benchmark)
+    name = meta.get("benchmark", Path(benchmark).stem)
+    frame = samples(source, settings["format"], bench, name, meta.get("layout"))
     n = settings["n_samples"]
     per_problem = frame.groupby("problem_id")["sample_idx"].count()
     wrong = per_problem[per_problem != n]
@@ -112,7 +139,7 @@ def import_generations(source: str, output: str, benchmark: str, model: str, set
     )
     frame = frame.assign(
         prompt_tokens=None,
-        completion_tokens=None,
+        completion_tokens=count_tokens(frame["response"].tolist(), settings.get("tokenizer")),
         finish_reason="unknown",
         model=model,
         settings_hash="imported",
@@ -129,13 +156,16 @@ def import_generations(source: str, output: str, benchmark: str, model: str, set
 def provided_verdicts(source: str, output: str, benchmark: str, generations: list[str]) -> None:
     """The verdicts the file carries, as final verdicts (no rule grader, no verifier)."""
     bench = read_parquet(benchmark, BENCHMARK)
-    name = read_metadata(benchmark).get("benchmark", Path(benchmark).stem)
+    meta = read_metadata(benchmark)
+    name = meta.get("benchmark", Path(benchmark).stem)
     gens = pd.concat([read_parquet(p, GENERATIONS) for p in generations], ignore_index=True)
     fmt = read_metadata(generations[0])["settings"]["format"]
-    frame = samples(source, fmt, bench, name)
+    frame = samples(source, fmt, bench, name, meta.get("layout"))
     if frame["provided_correct"].isna().any():
         raise DataError(f"{source}: the file carries no verdicts for every sample ({fmt} format)")
-    merged = gens[["problem_id", "sample_idx", "seed", "completion_tokens", "finish_reason"]].merge(
+    gens = gens.assign(response_chars=gens["response"].map(lambda r: len(r) if isinstance(r, str) else 0))
+    columns = ["problem_id", "sample_idx", "seed", "completion_tokens", "finish_reason", "response_chars"]
+    merged = gens[columns].merge(
         frame[["problem_id", "sample_idx", "provided_correct", "provided_answer"]],
         on=["problem_id", "sample_idx"],
         how="left",

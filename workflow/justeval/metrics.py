@@ -136,6 +136,15 @@ def distinct_ngram_ratio(texts: Sequence[str], n: int = 4) -> float:
 # ---------------------------------------------------------------- all metrics
 
 
+def lengths(verdicts: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Each sample's length and its unit: completion tokens where they were counted,
+    else (imports without a tokenizer) the response's characters."""
+    tokens = verdicts["completion_tokens"]
+    if tokens.notna().any() or "response_chars" not in verdicts.columns:
+        return tokens.astype(float), "tokens"
+    return verdicts["response_chars"].astype(float), "characters"
+
+
 def _length_stats(tokens: pd.Series) -> tuple[float, float, float]:
     if tokens.empty:
         return (float("nan"),) * 3
@@ -170,7 +179,7 @@ def score(
     se = 100.0 * sampling_se(correct.tolist(), n)
     boot_lo, boot_hi = bootstrap_mean_interval(per_problem, bootstrap_samples, seed)
     truncated = v["finish_reason"] == "length"
-    tokens = v["completion_tokens"]
+    tokens, unit = lengths(v)
     right, wrong = _length_stats(tokens[v["correct"]]), _length_stats(tokens[~v["correct"]])
     sent = v["sent_to_verifier"]
     row = {
@@ -201,6 +210,7 @@ def score(
         else float("nan"),
         "solve_none": int((correct == 0).sum()),
         "solve_all": int((correct == n).sum()),
+        "length_unit": unit,
         "mean_completion_tokens": float(tokens.mean()),
         "tokens_correct_mean": right[0],
         "tokens_correct_median": right[1],

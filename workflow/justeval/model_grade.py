@@ -253,6 +253,7 @@ def run(
     frame["correct"] = [
         final_correct(r, v) for r, v in zip(frame["rule_correct"], frame["verifier_verdict"], strict=True)
     ]
+    frame["response_chars"] = frame["response"].map(lambda r: len(r) if isinstance(r, str) else 0)
     audit = audit_counts(frame, cached)
     log.info("verifier audit: %s", audit)
     metadata = {

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .metrics import lengths
 from .parquet_io import atomic_path, read_parquet
 from .schemas import VERDICTS
 
@@ -80,15 +81,16 @@ def lengths_figure(verdict_paths: list[str], model: str):
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False)
     for ax, (bench, frame) in zip(axes.flat, frames.items(), strict=False):
-        right = frame.loc[frame["correct"], "completion_tokens"].dropna()
-        wrong = frame.loc[~frame["correct"], "completion_tokens"].dropna()
+        size, unit = lengths(frame)
+        right, wrong = size[frame["correct"]].dropna(), size[~frame["correct"]].dropna()
         ax.set_title(bench)
-        if right.empty and wrong.empty:  # imported outputs may carry no token counts
-            ax.text(0.5, 0.5, "no token counts", ha="center", va="center", transform=ax.transAxes)
+        if right.empty and wrong.empty:
+            ax.text(0.5, 0.5, "no responses", ha="center", va="center", transform=ax.transAxes)
             continue
         colors = ["tab:green", "tab:red"]
         ax.hist([right, wrong], bins=30, label=["correct", "incorrect"], color=colors, alpha=0.8)
-        ax.set_xlabel("completion tokens")
+        # imports without a tokenizer are measured in characters, and say so
+        ax.set_xlabel("completion tokens" if unit == "tokens" else "response characters")
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(frames) :]:
         ax.axis("off")

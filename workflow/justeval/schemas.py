@@ -63,8 +63,9 @@ VERDICTS = pa.schema(
         ("verifier_output", pa.string()),  # raw verifier text; null if not sent
         ("input_truncated", pa.bool_()),  # response cut from the front to fit the verifier
         ("correct", pa.bool_()),  # rule_correct OR verifier_verdict == "A"
-        ("completion_tokens", pa.int32()),
+        ("completion_tokens", pa.int32()),  # null for imports without a tokenizer
         ("finish_reason", pa.string()),
+        ("response_chars", pa.int32()),  # length of the response in characters
     ]
 )
 
@@ -97,6 +98,7 @@ METRICS_COLUMNS = [
     ("accuracy_without_truncated", pa.float64()),
     ("solve_none", pa.int32()),  # problems with no correct sample
     ("solve_all", pa.int32()),  # problems with every sample correct
+    ("length_unit", pa.string()),  # of the length columns: tokens, or characters when not counted
     ("mean_completion_tokens", pa.float64()),
     ("tokens_correct_mean", pa.float64()),
     ("tokens_correct_median", pa.float64()),

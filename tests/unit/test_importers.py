@@ -1,0 +1,46 @@
+"""Imported outputs: token counts from a tokenizer the user names, offline."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import BENCHMARKS, corpus_texts
+from justeval.benchmarks import prepare
+from justeval.importers import count_tokens, import_generations
+from justeval.parquet_io import DataError, read_parquet, write_parquet
+from justeval.schemas import BENCHMARK
+from justeval.tiny import train_tokenizer
+
+SATURN = BENCHMARKS.parent / "real-outputs" / "saturn-r1-distill" / "Saturn-7B__aime24.jsonl"
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tokenizer")
+    train_tokenizer(corpus_texts()).save_pretrained(folder)
+    return folder
+
+
+def test_token_counts_come_from_the_named_tokenizer(tmp_path, tokenizer_dir):
+    frame, meta = prepare("AIME24", str(SATURN), None, None)
+    bench = tmp_path / "AIME24.parquet"
+    write_parquet(frame, bench, BENCHMARK, meta)
+    out = tmp_path / "shard-0.parquet"
+    settings = {"format": "justrl", "tokenizer": str(tokenizer_dir), "samples": [0, 1], "n_samples": 1}
+    import_generations(str(SATURN), str(out), str(bench), "saturn-7b", settings)
+    gens = read_parquet(out)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    expected = [len(tok(r, add_special_tokens=False)["input_ids"]) for r in gens["response"]]
+    assert gens["completion_tokens"].tolist() == expected
+    assert all(c > 100 for c in expected)  # long R1-style responses
+    # without a tokenizer nothing is made up: the counts stay empty
+    import_generations(str(SATURN), str(out), str(bench), "saturn-7b", {**settings, "tokenizer": None})
+    assert read_parquet(out)["completion_tokens"].isna().all()
+
+
+def test_an_unloadable_tokenizer_is_one_error(tmp_path):
+    with pytest.raises(DataError, match="import.tokenizer: cannot load"):
+        count_tokens(["x"], str(tmp_path / "no-such-tokenizer"))
+    assert count_tokens(["x"], None) is None
