@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from justeval.engine import engine_kwargs
 
 
@@ -26,3 +28,43 @@ def test_explicit_options_and_extra():
     kw = engine_kwargs("/m", dtype="bfloat16", max_model_len=None, seed=0, options=options, cpu=False)
     assert (kw["gpu_memory_utilization"], kw["tensor_parallel_size"], kw["swap_space"]) == (0.5, 2, 8)
     assert kw["dtype"] == "bfloat16"
+
+
+def test_a_full_disk_is_said_before_the_engine_starts(tmp_path):
+    """A real 1 MB filesystem filled to the brim, when this machine lets us mount one;
+    otherwise a threshold above the real free space (the same code path)."""
+    import subprocess
+
+    from justeval.engine import EngineError, _is_no_space, _no_space_message, load_engine, low_disk
+
+    folder = tmp_path / "full"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)]).returncode == 0
+    try:
+        if mounted:
+            (folder / "filler").write_bytes(b"x" * (1 << 20) * 1)
+        low = low_disk([str(folder / "cache" / "vllm")], min_free=(64 << 20) if mounted else 1 << 62)
+        assert [f for f, _ in low] == [str(folder / "cache" / "vllm")]
+        message = _no_space_message(low)
+        assert message.startswith(f"no space left on device: {folder / 'cache' / 'vllm'} (")
+        if mounted:
+            import os
+
+            cwd = os.getcwd()
+            os.chdir(folder)
+            try:
+                with pytest.raises(EngineError, match=f"no space left on device: {folder}"):
+                    load_engine("/no/model", dtype="auto", max_model_len=None, seed=0, options={})
+            finally:
+                os.chdir(cwd)
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)])
+    assert _is_no_space(RuntimeError("Engine core initialization failed")) is False
+    try:
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError as inner:
+            raise RuntimeError("Engine core initialization failed") from inner
+    except RuntimeError as exc:
+        assert _is_no_space(exc)

@@ -68,16 +68,86 @@ def engine_kwargs(
     return kwargs
 
 
+class EngineError(RuntimeError):
+    """The engine could not start, with the reason in one line."""
+
+
+MIN_FREE_BYTES = 64 << 20  # below this in a folder vLLM writes to, it cannot start
+
+
+def scratch_folders() -> list[str]:
+    """Folders an engine writes to while it starts: the job's working folder, the
+    temporary folder and the vLLM / torch / Hugging Face caches."""
+    import tempfile
+
+    home = os.path.expanduser("~")
+    folders = [
+        os.getcwd(),
+        tempfile.gettempdir(),
+        os.environ.get("VLLM_CACHE_ROOT") or os.path.join(home, ".cache", "vllm"),
+        os.environ.get("TORCHINDUCTOR_CACHE_DIR") or tempfile.gettempdir(),
+        os.environ.get("HF_HOME") or os.path.join(home, ".cache", "huggingface"),
+    ]
+    return list(dict.fromkeys(folders))
+
+
+def low_disk(folders: Sequence[str], min_free: int = MIN_FREE_BYTES) -> list[tuple[str, int]]:
+    """(folder, free bytes) for each folder (or its nearest existing parent) with less
+    than ``min_free`` bytes free."""
+    import shutil
+
+    low = []
+    for folder in folders:
+        probe = os.path.abspath(folder)
+        while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+            probe = os.path.dirname(probe)
+        free = shutil.disk_usage(probe).free
+        if free < min_free:
+            low.append((folder, free))
+    return low
+
+
+def _no_space_message(low: list[tuple[str, int]], folders: Sequence[str] = ()) -> str:
+    if not low:
+        return f"no space left on device (the engine said so); it writes to {', '.join(folders)}"
+    where = ", ".join(f"{folder} ({free / 2**20:.1f} MB free)" for folder, free in low)
+    return f"no space left on device: {where}; free some space there and run again"
+
+
+def _is_no_space(exc: BaseException) -> bool:
+    import errno
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def load_engine(model_path: str, *, dtype: str, max_model_len: int | None, seed: int, options: dict):
     from vllm import LLM
 
+    folders = scratch_folders()
+    low = low_disk(folders)
+    if low:  # say it before the engine's own, less helpful, failure
+        raise EngineError(_no_space_message(low))
     cpu = on_cpu()
     kwargs = engine_kwargs(
         model_path, dtype=dtype, max_model_len=max_model_len, seed=seed, options=options, cpu=cpu
     )
     log.info("loading vLLM engine on %s: %s", "CPU" if cpu else "GPU", kwargs)
     start = time.monotonic()
-    llm = LLM(**kwargs)
+    try:
+        llm = LLM(**kwargs)
+    except Exception as exc:
+        # vLLM's engine core dies in a child process and reports only "Engine core
+        # initialization failed": look again at the disk, where it most often failed
+        low = low_disk(folders, min_free=1 << 30)
+        if low or _is_no_space(exc):
+            raise EngineError(_no_space_message(low, folders)) from exc
+        raise
     log.info("engine ready in %.1f s", time.monotonic() - start)
     return llm
 
