@@ -34,8 +34,8 @@ def corpus_texts() -> list[str]:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    """Tiny models: two random ones (seeds 0 and 1), the always-A verifier, and a
-    policy model that answers \\boxed{7} over and over."""
+    """Tiny models: two random ones (seeds 0 and 1), the always-A verifier, and
+    policy models that answer \\boxed{7} or \\boxed{113} over and over."""
     base = tmp_path_factory.mktemp("tiny-models")
     texts = corpus_texts()
     return {
@@ -43,6 +43,8 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
         "random2": build_tiny_model(base / "random2", "random", texts, seed=1),
         "always_a": build_tiny_model(base / "always_a", "always_a", texts, seed=0),
         "boxed7": build_tiny_model(base / "boxed7", "constant", texts, seed=0, text="\\boxed{7}"),
+        # the gold of AIME24's second problem: right on one of the first three
+        "boxed113": build_tiny_model(base / "boxed113", "constant", texts, seed=0, text="\\boxed{113}"),
     }
 
 

