@@ -100,11 +100,13 @@ def test_other_graders(grader):
 
 
 def test_justrl_grader_keeps_its_quirks():
-    # an integer gold demands an integer; unreduced fractions compare as strings
+    # mathruler's (JustRL's) grader: an integer gold demands an integer; unreduced fractions
+    # compare as strings (more in test_justrl.py)
     results = grade_responses(
         ["2", "\\frac{2}{4}"], ["\\boxed{2.0001}", "\\boxed{\\frac{1}{2}}"], grader="justrl"
     )
     assert [r.status for r in results] == ["mismatch", "mismatch"]
+    assert [r.layer for r in results] == ["mathruler", "mathruler"]
 
 
 def test_normalize_and_numbers():

@@ -1,154 +1,119 @@
-"""A re-implementation of JustRL's rule grader, from its described behaviour.
+"""JustRL's rule grader, as a thin adapter over the pinned ``mathruler`` package.
 
-JustRL's ``evals/utils.py`` (descended from the Hendrycks MATH and DeepScaleR
-graders) accepts an answer when the normalised strings are equal, or else when
-sympy says the difference of the normalised forms simplifies to zero, with
-special cases: tuples are compared element-wise, an integer gold demands an
-integer answer, unreduced fractions are compared as strings, and expressions
-with ``^{`` or more than two letters are never sent to sympy. There is no
-timeout of its own (here the worker's deadline applies). This module is
-written for this project from that description, for users who want the
-published protocol's grading; it is not the default grader.
+What is JustRL's logic, and where it comes from here:
+
+* The verdict. JustRL's ``evals/utils.py`` accepts an answer when
+  ``grade_answer_mathd(answer, gold) or grade_answer_sympy(answer, gold)``:
+  the PRM800K grader with Hendrycks' MATH normaliser (string equality of the
+  normalised forms, else sympy on the difference, with its quirks: tuples
+  element-wise, an integer gold demands an integer, unreduced fractions
+  compared as strings, no sympy on ``^{``, ``^(`` or more than two letters).
+  ``mathruler.grader.grade_answer(given, ground_truth)`` (``mathruler==0.1.0``,
+  pinned in pyproject.toml) ships exactly that grader, and it is called here
+  unchanged. Nothing of it is re-implemented in this project.
+
+What is ours:
+
+* The extraction (:func:`extract_answer`, :func:`unwrap_gold`), written for
+  this project to JustRL's semantics (those of the Hendrycks MATH
+  ``last_boxed_only_string`` + ``remove_boxed`` pair that JustRL's utils
+  descend from); mathruler's own ``extract_boxed_content`` differs (no
+  ``\\fbox``, the string ``"None"`` for no box) and is not used.
+* The hard per-comparison deadline and the statuses (``match``, ``mismatch``,
+  ``no_answer``, ``timeout``, ``error``): the worker pool (:mod:`pool`,
+  :mod:`worker`) runs :func:`justrl_equal` in worker processes and kills a
+  comparison that overruns. JustRL has no timeout around sympy.
+
+Extraction rules, in order (JustRL/Hendrycks behaviour reproduced faithfully,
+including its oddities):
+
+1. If the text contains ``\\boxed `` (boxed followed by a space) anywhere, the
+   answer is the text after the *last* ``\\boxed `` up to the next ``$``, or
+   to the end of the text when no ``$`` follows. This wins even when a later
+   ``\\boxed{...}`` exists (then the answer runs on over that box), exactly as
+   in the Hendrycks code.
+2. Otherwise the last ``\\boxed`` is taken, or, when the text has no
+   ``\\boxed`` at all, the last ``\\fbox``; no box means no answer.
+3. From there the first brace group that balances is taken, counting ``{``
+   and ``}`` with no escape handling (``\\{`` counts). A last box that never
+   closes is no answer (an earlier complete box does not count). The box
+   command must be followed directly by ``{`` (``\\boxed5 {x}`` is no
+   answer), as ``remove_boxed`` demands.
+4. The content of ``\\fbox{...}`` is extracted like that of ``\\boxed{...}``
+   (the classic ``remove_boxed`` only accepts a ``\\boxed{`` prefix; JustRL's
+   measured behaviour extracts ``\\fbox`` too, and so does this module).
+5. The content is returned as written (not stripped; mathruler normalises it).
+   An empty or all-blank answer is no answer (``None``): mathruler rejects it
+   against any non-empty gold, so only the status differs (``no_answer``
+   rather than ``mismatch``).
+6. A gold that contains ``\\boxed`` is unwrapped by the same rules; one whose
+   box cannot be read (cut off, empty) is kept as written (our choice; such
+   golds do not occur in the nine benchmarks).
 """
 
 from __future__ import annotations
 
-import re
-
-_UNITS = (
-    "degrees", "degree", "cm", "centimeters", "meters", "meter", "m", "km", "inches", "inch",
-    "feet", "foot", "ft", "units", "unit", "dollars", "dollar", "cents", "cent", "hours", "hour",
-    "minutes", "minute", "seconds", "second", "square", "sq", "mph", "mm", "kg", "g", "ml", "l",
-)  # fmt: skip
+_BOXED = "\\boxed"
+_FBOX = "\\fbox"
+_BOXED_SPACE = "\\boxed "
 
 
-def _fix_fracs(s: str) -> str:
-    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1b`` -> ``\\frac{1}{b}``."""
-    parts = s.split("\\frac")
-    out = parts[0]
-    for part in parts[1:]:
-        out += "\\frac"
-        if part.startswith("{") or len(part) < 2:
-            out += part
-            continue
-        a, b = part[0], part[1]
-        if b == "{":
-            out += "{" + a + "}" + part[1:]
-        else:
-            out += "{" + a + "}{" + b + "}" + part[2:]
-    return out
+def _last_box(text: str) -> str | None:
+    """The last box with its command (``\\boxed{...}``, ``\\fbox{...}`` or
+    ``\\boxed <text>``), or None: Hendrycks' ``last_boxed_only_string``."""
+    if _BOXED_SPACE in text:
+        return _BOXED_SPACE + text.rsplit(_BOXED_SPACE, 1)[1].split("$", 1)[0]
+    start = text.rfind(_BOXED)
+    if start < 0:
+        start = text.rfind(_FBOX)
+        if start < 0:
+            return None
+    depth = 0
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start : i + 1]
+    return None
 
 
-def _fix_slash(s: str) -> str:
-    m = re.fullmatch(r"(-?\d+)/(\d+)", s)
-    return f"\\frac{{{m.group(1)}}}{{{m.group(2)}}}" if m else s
+def _unbox(box: str) -> str | None:
+    """The content of a box from :func:`_last_box`, or None when it is not of
+    the form ``\\boxed <text>``, ``\\boxed{...}`` or ``\\fbox{...}``."""
+    if box.startswith(_BOXED_SPACE):
+        return box[len(_BOXED_SPACE) :]
+    for command in (_BOXED, _FBOX):
+        if box.startswith(command + "{") and box.endswith("}"):
+            return box[len(command) + 1 : -1]
+    return None
 
 
-def _fix_sqrt(s: str) -> str:
-    return re.sub(r"\\sqrt(\w)", r"\\sqrt{\1}", s)
+def extract_answer(response: str | None) -> str | None:
+    """The final answer of a response as JustRL extracts it, or None (see the module notes)."""
+    if not response:
+        return None
+    box = _last_box(response)
+    answer = _unbox(box) if box is not None else None
+    if answer is None or not answer.strip():
+        return None
+    return answer
 
 
-def hendrycks_normalize(s: str) -> str:
-    """The MATH dataset's answer normalisation, as JustRL applies it."""
-    s = s.replace("\n", "").replace("\\!", "").replace("\\\\", "\\")
-    s = s.replace("tfrac", "frac").replace("dfrac", "frac")
-    s = s.replace("\\left", "").replace("\\right", "")
-    s = s.replace("^{\\circ}", "").replace("^\\circ", "")
-    s = s.replace("\\$", "").replace("$", "")
-    s = re.sub(r"\\text\{\s*[a-zA-Z ]*\}$", "", s).strip() or s
-    s = s.replace("\\%", "").replace("%", "")
-    s = s.replace(" .", " 0.").replace("{.", "{0.")
-    if s.startswith("."):
-        s = "0" + s
-    if "=" in s and len(s.split("=")) == 2 and len(s.split("=")[0].strip()) <= 2:
-        s = s.split("=")[1]
-    s = _fix_sqrt(s)
-    s = s.replace(" ", "")
-    s = _fix_fracs(s)
-    if s == "0.5":
-        s = "\\frac{1}{2}"
-    return _fix_slash(s)
-
-
-def _strip_units(s: str) -> str:
-    s = re.sub(r"\\(?:text|mbox|mathrm)\{([^{}]*)\}", r"\1", s)
-    words = "|".join(sorted(_UNITS, key=len, reverse=True))
-    return re.sub(rf"(?<=[\d}}])\s*(?:{words})(?:\^\d)?\s*$", "", s).strip()
-
-
-def _is_int(s: str) -> bool:
-    try:
-        float(s.replace(",", ""))
-    except ValueError:
-        return False
-    return abs(float(s.replace(",", "")) - round(float(s.replace(",", "")))) <= 1e-7
-
-
-def _is_unreduced_fraction(s: str) -> bool:
-    m = re.fullmatch(r"\\frac\{(\d+)\}\{(\d+)\}", s)
-    if not m:
-        return False
-    import math
-
-    a, b = int(m.group(1)), int(m.group(2))
-    return b != 0 and math.gcd(a, b) != 1
-
-
-def _sympy_allowed(s: str) -> bool:
-    letters = {c for c in re.sub(r"\\[a-zA-Z]+", "", s) if c.isalpha()}
-    return "^{" not in s and "^(" not in s and len(letters) <= 2
-
-
-def _to_sympy(s: str):
-    import sympy
-    from pylatexenc.latex2text import LatexNodes2Text
-    from sympy.parsing.sympy_parser import (
-        implicit_multiplication_application,
-        parse_expr,
-        standard_transformations,
-    )
-
-    text = s.replace("\\sqrt", "\\sqrt").replace("\\pi", "pi")
-    text = LatexNodes2Text().latex_to_text(text)
-    text = text.replace("√", "sqrt").replace("π", "pi").replace("∞", "oo").replace("^", "**")
-    text = text.replace("·", "*").replace("×", "*").replace(",\\!", "")
-    return parse_expr(
-        text,
-        transformations=standard_transformations + (implicit_multiplication_application,),
-        evaluate=True,
-        local_dict={"pi": sympy.pi, "e": sympy.E},
-    )
-
-
-def _elements(s: str) -> list[str]:
-    if len(s) > 2 and s[0] in "([" and s[-1] in ")]":
-        return [p.strip() for p in s[1:-1].split(",")]
-    return [s]
-
-
-def _element_equal(gold: str, answer: str) -> bool:
-    if gold == answer:
-        return True
-    if _is_int(gold) and not _is_int(answer):
-        return False
-    if _is_unreduced_fraction(gold) or _is_unreduced_fraction(answer):
-        return gold == answer
-    if not (_sympy_allowed(gold) and _sympy_allowed(answer)):
-        return False
-    try:
-        import sympy
-
-        return sympy.simplify(_to_sympy(gold) - _to_sympy(answer)) == 0
-    except Exception:
-        return False
+def unwrap_gold(gold: str) -> str:
+    """A gold answer that contains ``\\boxed`` is unwrapped by the same extraction
+    (JustRL does so); one whose box cannot be read is kept as it is."""
+    if _BOXED in gold:
+        unwrapped = extract_answer(gold)
+        if unwrapped is not None:
+            return unwrapped
+    return gold
 
 
 def justrl_equal(gold: str, answer: str) -> tuple[bool, str]:
-    g = _strip_units(hendrycks_normalize(gold))
-    a = _strip_units(hendrycks_normalize(answer))
-    if g == a:
-        return True, "string"
-    gs, as_ = _elements(g), _elements(a)
-    if len(gs) != len(as_) or (len(gs) > 1 and (g[0] != a[0] or g[-1] != a[-1])):
-        return False, "structure"
-    return all(_element_equal(x, y) for x, y in zip(gs, as_, strict=True)), "sympy"
+    """JustRL's verdict on an extracted answer: mathruler's ``grade_answer``, layer ``mathruler``."""
+    from mathruler.grader import grade_answer
+
+    return bool(grade_answer(answer, unwrap_gold(gold))), "mathruler"
