@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from justeval.grading.extract import last_boxed
+from justeval.grading.extract import MAX_FINAL_BOXES, final_boxes, justeval_answer, last_boxed
 
 
 @pytest.mark.parametrize(
@@ -48,3 +48,48 @@ def test_linear_on_long_responses():
     text = "{" * 150_000 + "\\boxed{" + "x" * 150_000
     assert last_boxed(text) is None
     assert last_boxed("a" * 1_000_000 + "\\boxed{1}") == "1"
+
+
+# ---------------------------------------------------------------- several boxes in one statement
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("\\boxed{(3,4)}, \\boxed{(4,3)}", [(None, "(3,4)"), (None, "(4,3)")]),
+        ("so $\\boxed{2}$ and $\\boxed{5}$.", [(None, "2"), (None, "5")]),
+        ("\\boxed{a=12} and \\boxed{b=7}", [(None, "a=12"), (None, "b=7")]),
+        ("$x = \\boxed{2}$ or $x = \\boxed{5}$", [("x", "2"), ("x", "5")]),
+        ("\\(\\boxed{1}\\) \\quad \\text{and} \\quad \\(\\boxed{3}\\)", [(None, "1"), (None, "3")]),
+        ("\\boxed{1}; \\boxed{2}; \\boxed{3}", [(None, "1"), (None, "2"), (None, "3")]),
+        ("the root is \\boxed{1} and the sum is \\boxed{-1}", [(None, "-1")]),  # words between
+        ("\\boxed{1}" + " " * 41 + "\\boxed{2}", [(None, "2")]),  # too far apart
+        ("\\boxed{1}, \\boxed{2", []),  # last box cut off
+        ("\\boxed{\\boxed{9}}", [(None, "9")]),
+    ],
+)
+def test_final_boxes(text, expected):
+    assert final_boxes(text) == expected
+
+
+@pytest.mark.parametrize(
+    "response, gold, expected",
+    [
+        ("\\boxed{1}, \\boxed{-2}", "1,-2", "1, -2"),
+        ("\\boxed{1}, \\boxed{-2}", "1", "-2"),  # a single-value gold: the last box decides
+        ("\\boxed{1+\\sqrt{5}} and \\boxed{1-\\sqrt{5}}", "1 \\pm \\sqrt{5}", "1+\\sqrt{5}, 1-\\sqrt{5}"),
+        ("$a = \\boxed{5}$ and $b = \\boxed{7}$", "(a,b)=(5,7)", "a=5, b=7"),
+        ("\\boxed{3}, \\boxed{150}", "3, 150", "3, 150"),  # a list (comma, space)
+        ("\\boxed{3}, \\boxed{150}", "3,150", "150"),  # one number with a separator
+        ("no box", "1,-2", None),
+    ],
+)
+def test_justeval_answer(response, gold, expected):
+    assert justeval_answer(response, gold) == expected
+
+
+def test_final_boxes_linear_on_many_boxes():
+    text = "\\boxed{1}, " * 100_000 + "\\boxed{2}"
+    boxes = final_boxes(text)
+    assert len(boxes) == MAX_FINAL_BOXES and boxes[-1] == (None, "2")
+    assert final_boxes("{" * 150_000 + "\\boxed{" + "x" * 150_000) == []

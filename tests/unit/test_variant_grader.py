@@ -71,6 +71,7 @@ def run_dir(tmp_path):
                 "correct": CORRECT,
                 "completion_tokens": 7,
                 "finish_reason": "stop",
+                "response_chars": 12,
             }
         ),
         verdicts,

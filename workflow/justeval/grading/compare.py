@@ -11,24 +11,30 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from . import latex, structure
-from .normalize import MAX_ANSWER_CHARS, normalize, numbers_equal, parse_number
+from . import latex, named, structure
+from .normalize import MAX_ANSWER_CHARS, normalize, numbers_equal, parse_number, same_digits_base
 
 REL_TOL = 1e-6  # relative tolerance when a non-integer decimal is involved
 
 # where a verdict was decided: extraction (no answer), the cheap layers, the
 # structured and numeric layers, sympy, the guard that keeps sympy off explosive
-# input, or the deadline / an error
-LAYERS = ("extract", "string", "number", "structure", "numeric", "sympy", "guard", "timeout", "error")
+# input, or the deadline / an error; the other graders' verdicts carry their
+# own layer (``math_verify``, ``mathruler`` for justrl)
+LAYERS = (
+    "extract", "universal", "string", "number", "structure", "numeric", "sympy", "guard", "timeout",
+    "error", "math_verify", "mathruler",
+)  # fmt: skip
 
 
 def quick(gold: str, answer: str) -> tuple[bool, str] | None:
     """(equal, layer) from the cheap layers, or None when they cannot decide."""
     ng, na = normalize(gold), normalize(answer)
-    if ng == na:
+    if ng == na or same_digits_base(ng, na):
         return True, "string"
     if len(answer) > MAX_ANSWER_CHARS:
         return False, "string"  # enormous answers are never parsed
+    if "," in ng or "," in na:
+        return None  # normalize keeps only the commas that separate items (45, 120)
     pg, pa = parse_number(ng), parse_number(na)
     if pg is not None and pa is not None:
         return numbers_equal(pg, pa, REL_TOL), "number"
@@ -40,6 +46,16 @@ def full(gold: str, answer: str) -> tuple[bool, str]:
     decided = quick(gold, answer)
     if decided is not None:
         return decided
+    return named.decide(gold, answer, _part, _layers)
+
+
+def _part(gold: str, answer: str) -> tuple[bool, str]:
+    """Two parts of named answers (see :mod:`named`): the cheap layers, then the rest."""
+    return quick(gold, answer) or _layers(gold, answer)
+
+
+def _layers(gold: str, answer: str) -> tuple[bool, str]:
+    """The structured and numeric layers, then sympy for what they cannot read."""
     try:
         g, a = structure.read(gold), structure.read(answer)
         if not (structure.has_raw(g) or structure.has_raw(a)):
@@ -86,7 +102,12 @@ def _to_sympy(text: str):
 
 def _numerically_equal(g, a) -> bool | None:
     """Evaluate g - a at random points: True if ~0 everywhere, False if clearly not,
-    None if it cannot be evaluated (then sympy.simplify decides)."""
+    None if it cannot be evaluated (then sympy.simplify decides).
+
+    A non-finite value (nan from ``1/0``, ``\\log 0``, ``0^{-1}``; an infinity) is
+    equal only to the very same infinity: nan compares False with everything, so
+    a plain tolerance test would call it close to any number."""
+    import cmath
     import random
 
     import sympy
@@ -96,16 +117,43 @@ def _numerically_equal(g, a) -> bool | None:
     for _ in range(3):
         point = {s: sympy.Float(rng.uniform(1.1, 2.9), 30) for s in names}
         try:
-            gv = complex(g.evalf(30, subs=point))
-            av = complex(a.evalf(30, subs=point))
+            gs, as_ = g.evalf(30, subs=point), a.evalf(30, subs=point)
+            if _has_undefined(gs) or _has_undefined(as_):
+                return False
+            if gs.has(sympy.oo) or as_.has(sympy.oo):
+                if gs != as_:
+                    return False
+                continue  # the same infinity on both sides
+            gv, av = complex(gs), complex(as_)
         except (TypeError, ValueError, ZeroDivisionError, OverflowError):
             return None
+        if not (cmath.isfinite(gv) and cmath.isfinite(av)):
+            return None  # finite, but beyond floats (2024^{4046}): simplify decides
         scale = max(abs(gv), abs(av))
-        if scale != scale or scale == float("inf"):  # nan or inf
-            return None
         if abs(gv - av) > 1e-12 * max(scale, 1e-300):
             return False
     return True
+
+
+def _has_undefined(value) -> bool:
+    """Whether a sympy value contains ``nan`` or ``zoo`` (what sympy makes of
+    ``\\frac{1}{0}``, ``\\frac{0}{0}``, a time ``12:00``): undefined equals nothing."""
+    import sympy
+
+    try:
+        return bool(value.has(sympy.nan, sympy.zoo))
+    except (AttributeError, TypeError):
+        return False
+
+
+def _has_infinity(value) -> bool:
+    """Whether a sympy value contains any non-finite part (``oo``, ``zoo``, ``nan``)."""
+    import sympy
+
+    try:
+        return bool(value.has(sympy.oo, sympy.zoo, sympy.nan))
+    except (AttributeError, TypeError):
+        return False
 
 
 def sympy_equal(gold: str, answer: str) -> bool:
@@ -118,12 +166,16 @@ def sympy_equal(gold: str, answer: str) -> bool:
     except Exception:
         return False
     try:
+        if _has_undefined(g) or _has_undefined(a):
+            return False  # undefined values equal nothing, not even each other
         if g == a:
             return True
         if isinstance(g, sympy.Expr) and isinstance(a, sympy.Expr):
             numeric = _numerically_equal(g, a)
             if numeric is not None:
                 return numeric
+            if _has_infinity(g) or _has_infinity(a):
+                return False  # oo - oo is nan: simplify says nothing sound about infinities
         return bool(sympy.simplify(g - a) == 0)
     except Exception:
         try:

@@ -609,6 +609,11 @@ def random_envs(names: set[str], seed: int = 1234) -> list[dict]:
         return [{n: mpmath.mpf(rng.uniform(lo, hi)) for n in names} for lo, hi in SAMPLE_RANGES]
 
 
+def finite(x) -> bool:
+    """Whether an evaluated value is a finite number (not an infinity, not nan)."""
+    return isinstance(x, Fraction) or bool(mpmath.isfinite(x))
+
+
 def close(a, b, rel_tol: float | None = None) -> bool:
     """Equal values: exactly for two rationals (unless a tolerance is given),
     else within ``rel_tol`` (default: the evaluation's own rounding)."""
@@ -616,8 +621,10 @@ def close(a, b, rel_tol: float | None = None) -> bool:
         return a == b
     with mpmath.workdps(PRECISION):
         x, y = _mp(a), _mp(b)
+        if mpmath.isnan(x) or mpmath.isnan(y):
+            return False  # undefined is close to nothing (max() would drop a nan scale)
         if mpmath.isinf(x) or mpmath.isinf(y):
-            return x == y
+            return x == y  # an infinity equals only the same infinity
         scale = max(abs(x), abs(y))
         if scale == 0:
             return True

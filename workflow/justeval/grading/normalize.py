@@ -27,7 +27,7 @@ _COMMAND_ALIASES = [
     (re.compile(r"\\gt(?![a-zA-Z])"), ">"),
     (re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|displaystyle|textstyle)(?![a-zA-Z])"), ""),
     (re.compile(r"\\(?:mathbf|boldsymbol|textbf|mathit|textit|emph|mathrm\{\s*\}|bf)(?![a-zA-Z])"), ""),
-    (re.compile(r"(?<!\\)\\(?:[,;:! ]|quad|qquad|enspace|thinspace)(?![a-zA-Z])"), " "),
+    (re.compile(r"(?<!\\)\\(?:[,;:! ]|(?:quad|qquad|enspace|thinspace)(?![a-zA-Z]))"), " "),
     (re.compile(r"~"), " "),
     (re.compile(r"\\(?:cdotp|centerdot)(?![a-zA-Z])"), r"\\cdot"),
     (re.compile(r"\\dots|\\ldots|\\cdots"), r"\\ldots"),
@@ -37,14 +37,20 @@ _PERCENT = re.compile(r"\\%|%")
 _DOLLAR_SIGN = re.compile(r"\\\$")
 _THOUSANDS_BRACE = re.compile(r"(?<=\d)\{,\}(?=\d{3})")
 _THIN_SPACE_DIGITS = re.compile(r"(?<=\d)\\[,!;: ](?=\d{3}(?!\d))")
+_THOUSANDS_BANG = re.compile(r"(?<=\d),\s*\\!\s*(?=\d{3}(?!\d))")  # 20,\!160
+_BOLD_WORDS = re.compile(r"\\(?:textbf|textit|emph)\s*\{([^{}\d]*[a-zA-Z][^{}\d]*)\}")  # \textbf{cm}
 _WS = re.compile(r"\s+")
+# one number with thousands separators: commas between groups of three digits, no space
+THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
 def canonical_text(answer: str) -> str:
     """Light clean-up shared by every layer: spacing commands, aliases, ``$``, unicode."""
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], answer)
     s = _THOUSANDS_BRACE.sub("", s)
+    s = _THOUSANDS_BANG.sub("", s)
     s = _THIN_SPACE_DIGITS.sub("", s)
+    s = _BOLD_WORDS.sub(r"\\text{\1}", s)  # bold words are text (units, names), not math
     for pattern, repl in _COMMAND_ALIASES:
         s = pattern.sub(repl, s)
     s = _DEGREES.sub("", s)
@@ -66,15 +72,37 @@ def canonical_text(answer: str) -> str:
 _TEXT_WRAPPER = re.compile(
     r"\\(?:text|textrm|textnormal|mathrm|mbox|operatorname|textsf|mathsf)\s*\{([^{}]*)\}"
 )
+# multipliers are part of the value, not units: 5 million is not 5
+_SCALE = r"(?:hundred|thousand|million|billion|trillion|dozen|lakh|crore)s?(?![a-zA-Z])"
+_UNIT_WORDS = (
+    r"\\(?:text|textrm|textnormal|mathrm|mbox|rm)\s*\{"
+    rf"(?![^{{}}]*{_SCALE})\s*[^{{}}\d=]*[a-zA-Z][^{{}}\d=]*\}}"
+)
+_UNIT_POWER = r"(?:\s*\^\s*\{?-?\d\}?)?"
 _UNIT_TAIL = re.compile(
-    r"""(?x)
-    (?<=[0-9}\)a-zA-Z])\s*
+    rf"""(?x)
+    (?<=[0-9}}\)a-zA-Z])\s*
     (?:
-        \\(?:text|textrm|textnormal|mathrm|mbox|rm)\s*\{\s*[^{}\d=]*[a-zA-Z][^{}\d=]*\}   # \text{ cm}
-        (?:\s*\^\s*\{?\d\}?)?
-      | \s[a-zA-Z]{2,}(?:\s+[a-zA-Z]{2,})*(?:\s*\^\s*\{?\d\}?)?                 # bare words: 5 cm
+        {_UNIT_WORDS}{_UNIT_POWER}                                       # \text{{ cm}}^2
+        (?:\s*(?:/|\\cdot)\s*{_UNIT_WORDS}{_UNIT_POWER})*                 # \text{{ m}}/\text{{s}}
+      | \s(?!{_SCALE})[a-zA-Z]{{2,}}(?:\s+(?!{_SCALE})[a-zA-Z]{{2,}})*{_UNIT_POWER}  # bare words: 5 cm
     )\s*$
     """
+)
+# a number and its unit inside one text group: \text{5 cm}, \textbf{5 apples} (after
+# canonical_text, a bare brace group)
+_TEXT_NUMBER_UNIT = re.compile(
+    r"^(?:\\(?:text|textrm|textnormal|mathrm|mbox)\s*)?\{\s*([+-]?\d[\d.,]*)\s*(?:\\[,;: ]|~|\s)*"
+    rf"(?!{_SCALE})[a-zA-Z][^{{}}\d=]*\}}{_UNIT_POWER}$"
+)
+# ordinal suffixes: 12^{\mathrm{th}}, 12^{th}, 12\text{th}, 12th
+_ORDINAL = re.compile(
+    r"(?<=\d)\s*(?:\^\s*\{?\s*(?:\\(?:text|mathrm|textrm|rm)\s*\{\s*)?(?:st|nd|rd|th)\s*\}?\s*\}?"
+    r"|\\(?:text|mathrm|textrm)\s*\{\s*(?:st|nd|rd|th)\s*\}|(?:st|nd|rd|th)(?![a-zA-Z]))\s*$"
+)
+# a currency written before the value: \text{USD } 5, Rs. 5, EUR 5 (\$ is dropped earlier)
+_CURRENCY_LEAD = re.compile(
+    r"^(?:\\text\s*\{\s*(?:USD|US|Rs\.?|INR|EUR|GBP)\s*\}|(?:USD|Rs\.?|INR|EUR|GBP)(?![a-zA-Z])|[€£¥₹])\s*(?=[\d.+-])"
 )
 _SUBSCRIPT = r"(?:_(?:\{[^{}]*\}|\w))?"
 _LABEL = re.compile(
@@ -95,13 +123,14 @@ def strip_units(s: str) -> str:
     """Drop trailing units written after a value: ``5 \\text{ cm}``, ``12 dollars``."""
     if not re.search(r"[\d}]", s):
         return s
+    s = _TEXT_NUMBER_UNIT.sub(r"\1", s)
     prev = None
     while prev != s:
         prev = s
-        stripped = _UNIT_TAIL.sub("", s).strip()
+        stripped = _ORDINAL.sub("", _UNIT_TAIL.sub("", s)).strip()
         if stripped and re.search(r"[\d}\\]", stripped):
             s = stripped
-    return s
+    return _CURRENCY_LEAD.sub("", s)
 
 
 def strip_label(s: str) -> str:
@@ -121,7 +150,39 @@ def normalize(answer: str) -> str:
     m = _CHOICE.match(s)
     if m:
         s = m.group(1).upper()
+    if THOUSANDS.match(s):
+        s = s.replace(",", "")  # 58,500 is one number; 45, 120 (comma, space) stays a list
     return s.replace(" ", "")
+
+
+_BASE_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "sixteen": "16",
+}  # fmt: skip
+_BASED = re.compile(r"^(\d+)_(?:\{(?:base)?([0-9]{1,2}|[a-z]{3,7})\}|([0-9]))$")
+
+
+def _digits_and_base(normalized: str) -> tuple[str, str | None] | None:
+    """(digits, base or None) of a normalised integer, ``413_6``, ``413_{six}``."""
+    if normalized.isdigit():
+        return normalized, None
+    m = _BASED.match(normalized)
+    if m is None:
+        return None
+    base = m.group(2) or m.group(3)
+    base = _BASE_WORDS.get(base, base)
+    return (m.group(1), base) if base.isdigit() else None
+
+
+def same_digits_base(gold: str, answer: str) -> bool:
+    """Whether two normalised answers write the same digits, one in a named base
+    and the other without a base (``413_6`` and ``413``: an answer to "in base 6"
+    that leaves the subscript off, or the reverse), or in the same base spelt
+    differently (``413_6`` and ``413_{six}``). Different bases never match."""
+    g, a = _digits_and_base(gold), _digits_and_base(answer)
+    if g is None or a is None or g[0] != a[0]:
+        return False
+    return g[1] is None or a[1] is None or g[1] == a[1]
 
 
 # ---------------------------------------------------------------- exact numbers

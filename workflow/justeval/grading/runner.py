@@ -9,14 +9,44 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .compare import quick
-from .extract import last_boxed
+from .extract import justeval_answer, last_boxed
+from .guard import refuses
 from .pool import get_pool
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("match", "mismatch", "no_answer", "timeout", "error")
-GRADERS = ("justeval", "math_verify", "justrl")
 DEFAULT_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class GraderSpec:
+    """How one rule grader works: how it finds the final answer of a response
+    (``extract(response, gold)``), which cheap in-process layers it may use
+    (``quick(gold, answer)``, or None), and which comparison its workers run
+    (``worker`` names it; see :func:`worker.comparer`)."""
+
+    extract: Callable[[str | None, str], str | None]
+    quick: Callable[[str, str], tuple[bool, str] | None] | None
+    # the gold as the source writes it (``answer_raw``: JustRL's script reads it so,
+    # ``$...$`` included, and unwraps only a box) instead of the canonical ``answer``
+    raw_gold: bool = False
+
+
+def _justrl_extract(response: str | None, gold: str) -> str | None:
+    from .justrl import extract_answer
+
+    return extract_answer(response)
+
+
+# The one registry of rule graders; every consumer (CLI choices, config schema
+# checks, workers) reads its names from here.
+GRADER_SPECS: dict[str, GraderSpec] = {
+    "justeval": GraderSpec(extract=justeval_answer, quick=quick),
+    "math_verify": GraderSpec(extract=lambda response, gold: last_boxed(response), quick=None),
+    "justrl": GraderSpec(extract=_justrl_extract, quick=None, raw_gold=True),
+}
+GRADERS = tuple(GRADER_SPECS)
 
 
 @dataclass(frozen=True)
@@ -47,6 +77,7 @@ class Grader:
         if name not in GRADERS:
             raise ValueError(f"unknown grader {name!r}; expected one of {GRADERS}")
         self.name = name
+        self.spec = GRADER_SPECS[name]
         self.timeout = timeout
         self.jobs = jobs
         self.memo: dict[tuple[str, str], tuple[bool, str, str]] = {}
@@ -63,27 +94,42 @@ class Grader:
             raise ValueError("golds and responses differ in length")
         start = time.perf_counter()
         stats = self.stats
-        answers = [last_boxed(r) for r in responses]
-        todo: dict[tuple[str, str], None] = {}
-        for gold, answer in zip(golds, answers, strict=True):
-            if answer is not None and (gold, answer) not in self.memo:
-                todo[(gold, answer)] = None
-        stats.distinct_pairs += len(todo)
-
+        extract, quick_layers = self.spec.extract, self.spec.quick
+        # One pass: a pair the cheap layers cannot decide goes to the workers at once
+        # (without waiting), so that they compare while this process extracts the rest.
+        answers: list[str | None] = []
+        seen: set[tuple[str, str]] = set()
         remote: list[tuple[str, str]] = []
-        for pair in todo:
-            t = time.perf_counter()
-            decided = quick(*pair) if self.name == "justeval" else None
-            if decided is None:
-                remote.append(pair)
-                continue
-            ok, layer = decided
-            self.memo[pair] = (ok, "match" if ok else "mismatch", layer)
-            stats.layer_seconds[layer] += time.perf_counter() - t
+        ids: list[int] = []
+        pool = get_pool(self.name, self.jobs, self.timeout)
+        try:
+            for response, gold in zip(responses, golds, strict=True):
+                answer = extract(response, gold)
+                answers.append(answer)
+                pair = (gold, answer)
+                if answer is None or pair in self.memo or pair in seen:
+                    continue
+                seen.add(pair)
+                t = time.perf_counter()
+                if refuses(*pair):  # an answer that could match anything, for every grader
+                    self.memo[pair] = (False, "mismatch", "universal")
+                    stats.layer_seconds["universal"] += time.perf_counter() - t
+                    continue
+                decided = quick_layers(*pair) if quick_layers else None
+                if decided is None:
+                    remote.append(pair)
+                    ids.extend(pool.submit([pair]))
+                    continue
+                ok, layer = decided
+                self.memo[pair] = (ok, "match" if ok else "mismatch", layer)
+                stats.layer_seconds[layer] += time.perf_counter() - t
+        except Exception:
+            pool.collect(ids)  # leave the pool with nothing of ours in it
+            raise
+        stats.distinct_pairs += len(seen)
         if remote:
             stats.sent_to_workers += len(remote)
-            pool = get_pool(self.name, self.jobs, self.timeout)
-            for pair, (ok, status, layer, seconds) in zip(remote, pool.run(remote), strict=True):
+            for pair, (ok, status, layer, seconds) in zip(remote, pool.collect(ids), strict=True):
                 self.memo[pair] = (ok, status, layer)
                 stats.layer_seconds[layer] += seconds
                 stats.slowest.append((seconds, layer, pair))
@@ -107,8 +153,10 @@ class Grader:
     def equivalent(self, gold: str, answer: str) -> bool:
         """Whether two final answers are equivalent (memoised; for majority votes)."""
         pair = (gold, answer)
+        if pair not in self.memo and refuses(gold, answer):
+            self.memo[pair] = (False, "mismatch", "universal")
         if pair not in self.memo:
-            decided = quick(gold, answer) if self.name == "justeval" else None
+            decided = self.spec.quick(gold, answer) if self.spec.quick else None
             if decided is None:
                 ((ok, status, layer, _),) = get_pool(self.name, self.jobs, self.timeout).run([pair])
             else:

@@ -227,17 +227,15 @@ def _inequality(s: str):
     if len(set(less)) != 1:
         return None
     pieces = [p.strip() for p in pieces]
-    var_positions = [i for i, p in enumerate(pieces) if re.fullmatch(r"[a-zA-Z](?:_\{?\w+\}?)?", p)]
+    var_positions = [i for i, p in enumerate(pieces) if _VARIABLE.fullmatch(p)]
+    if len(pieces) == 3 and var_positions != [1] or len(pieces) == 2 and len(var_positions) != 1:
+        return _linear_inequality(pieces, less[0], closed)
     if len(pieces) == 3:
-        if var_positions != [1]:
-            return None
         lo, hi = pieces[0], pieces[2]
         lo_closed, hi_closed = closed
         if not less[0]:
             lo, hi, lo_closed, hi_closed = hi, lo, hi_closed, lo_closed
         return ("union", ((_expr(lo), lo_closed, _expr(hi), hi_closed),))
-    if len(var_positions) != 1:
-        return None
     var_left = var_positions[0] == 0
     bound = _expr(pieces[1] if var_left else pieces[0])
     upper = less[0] == var_left  # x < b or b > x: b is an upper bound
@@ -246,6 +244,76 @@ def _inequality(s: str):
     if upper:
         return ("union", ((ninf, False, bound, closed[0]),))
     return ("union", ((bound, closed[0], inf, False),))
+
+
+# what an inequality bounds: x, x_1, \theta, and a function value g(t)
+_VARIABLE = re.compile(
+    r"(?:[a-zA-Z]|\\(?:" + "|".join(sorted(latex.GREEK)) + r"))(?:_\{?\w+\}?)?(?:\s*\(\s*[a-zA-Z]\s*\))?"
+)
+_INF = ("expr", ("const", "inf"), "\\infty")
+_NINF = ("expr", ("neg", ("const", "inf")), "-\\infty")
+
+
+def _substitute(tree, name: str, value):
+    """``tree`` with the variable ``name`` replaced by the constant tree ``value``."""
+    if tree[0] == "var":
+        return value if tree[1] == name else tree
+    if tree[0] in ("num", "float", "const", "sym"):
+        return tree
+    return tuple(_substitute(p, name, value) if isinstance(p, tuple) else p for p in tree)
+
+
+def _linear(tree):
+    """(a, b) as trees, and the sign of a, when ``tree`` is ``a*v + b`` in a single
+    variable ``v`` with a != 0 (checked at five points), else None."""
+    names = latex.free_vars(tree)
+    if len(names) != 1 or latex.symbols(tree):
+        return None
+    (name,) = names
+    f0, f1 = (_substitute(tree, name, ("num", latex.Fraction(t))) for t in (0, 1))
+    slope = ("sub", f1, f0)
+    try:
+        for t in (latex.Fraction(2), latex.Fraction(7, 3), latex.Fraction(-5, 2), latex.Fraction(10)):
+            value = latex.evaluate(_substitute(tree, name, ("num", t)))
+            if not latex.close(value, latex.evaluate(("add", f0, ("mul", slope, ("num", t))))):
+                return None
+        sign = latex.evaluate(slope)
+        if not isinstance(sign, (latex.Fraction, latex.mpmath.mpf)) or sign == 0:
+            return None  # complex or constant
+    except (latex.TooLarge, ZeroDivisionError, TypeError, ValueError):
+        return None
+    return slope, f0, sign > 0
+
+
+def _linear_inequality(pieces: list[str], less: bool, closed: list[bool]):
+    """``-2x \\ge -4``, ``2x+1 < 5``, ``1 < 2x+1 \\le 7``: an inequality linear in one
+    variable, solved for it (the direction flips with a negative coefficient)."""
+    try:
+        trees = [latex.parse(p) for p in pieces]
+    except (latex.ParseError, RecursionError):
+        return None
+    if len(pieces) == 2:
+        solved = _linear(("sub", trees[0], trees[1]))  # lhs - rhs < 0
+        if solved is None:
+            return None
+        slope, offset, positive = solved
+        bound = ("expr", ("neg", ("div", offset, slope)), "")
+        if less == positive:  # a v + b < 0 with a > 0: v < -b/a
+            return ("union", ((_NINF, False, bound, closed[0]),))
+        return ("union", ((bound, closed[0], _INF, False),))
+    if latex.free_vars(trees[0]) or latex.free_vars(trees[2]):
+        return None
+    solved = _linear(trees[1])
+    if solved is None:
+        return None
+    slope, offset, positive = solved
+    lo, hi = (("expr", ("div", ("sub", t, offset), slope), "") for t in (trees[0], trees[2]))
+    lo_closed, hi_closed = closed
+    if not less:
+        lo, hi, lo_closed, hi_closed = hi, lo, hi_closed, lo_closed
+    if not positive:
+        lo, hi, lo_closed, hi_closed = hi, lo, hi_closed, lo_closed
+    return ("union", ((lo, lo_closed, hi, hi_closed),))
 
 
 def as_union(value):
@@ -358,8 +426,8 @@ class Comparer:
             return False
         gd = self.values(("sub", gl[1], gr[1]))
         ad = self.values(("sub", al[1], ar[1]))
-        if any(latex.close(v, 0) for v in gd + ad):
-            return False
+        if any(not latex.finite(v) or latex.close(v, 0) for v in gd + ad):
+            return False  # finite / infinite is 0 at every point: no proportionality test
         ratios = [latex._mp(x) / latex._mp(y) for x, y in zip(gd, ad, strict=True)]
         return all(latex.close(r, ratios[0]) for r in ratios[1:])
 
@@ -425,6 +493,31 @@ def compare_values(gold, answer, rel_tol: float = 1e-6) -> tuple[bool, str]:
     the evaluator's bounds."""
     ok = Comparer(gold, answer, rel_tol).equal(gold, answer)
     return ok, "numeric" if gold[0] == answer[0] == "expr" else "structure"
+
+
+def read_equation(text: str):
+    """``("eq", lhs, rhs)`` of an answer that is one equation, labels kept as
+    sides (``y = 2x + 3``); None when it is not one equation of expressions."""
+    s = strip_units(canonical_text(text))
+    sides = split_top(s, _EQUALS)
+    if len(sides) != 2 or not all(sides):
+        return None
+    try:
+        return ("eq", ("expr", latex.parse(sides[0]), sides[0]), ("expr", latex.parse(sides[1]), sides[1]))
+    except (latex.ParseError, RecursionError):
+        return None
+
+
+def equations_equivalent(gold: str, answer: str, rel_tol: float = 1e-6) -> bool:
+    """Whether two single equations are the same relation: sides swapped, or
+    rearranged and scaled (``3x-6y+2=0`` and ``y=\\frac{1}{2}x+\\frac{1}{3}``)."""
+    g, a = read_equation(gold), read_equation(answer)
+    if g is None or a is None:
+        return False
+    try:
+        return Comparer(g, a, rel_tol).equations_equal(g, a)
+    except (latex.TooLarge, ZeroDivisionError, ValueError, OverflowError, RecursionError):
+        return False
 
 
 def has_raw(value) -> bool:

@@ -1,0 +1,57 @@
+"""Answers that could match anything, refused before any grader compares them.
+
+Every rule grader (ours and the two from other projects) runs behind this
+guard. It refuses an extracted answer that does not commit to a value the
+gold does not also have:
+
+- a hedge: two or more values joined by "or" or "and" (``3 \\text{ or } 4``)
+  against a gold that is one value;
+- a tautology: an equation whose two sides are the same text (``0=0``, ``x=x``);
+- an infinity, or an open-ended list (``0, 1, 2, \\ldots``), against a gold that
+  is a plain number;
+- a bare variable (``x``, ``n``, ``\\theta``) against a gold that is not that
+  same variable (possibly named: ``N=n``).
+
+Each rule comes from a measured false accept (``tests/grading/
+test_universal_answers.py``): Hendrycks' normaliser, which JustRL's grader
+uses, reads ``3 \\text{ or } 4`` as 3 and ``0=0`` as 0, and turns ``\\cot x``
+into ``x``; math-verify 0.9 verifies ``\\infty^\\infty`` against dozens of
+numbers. For the ``justrl`` grader this is the one place where the pipeline
+departs from JustRL's own verdicts; on the real outputs in ../shared it never
+fires (tested). The checks are linear in the answer's length.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .normalize import canonical_text, normalize, parse_number
+
+# "or"/"and" joining values (in \text{} or bare), or a logical or
+_HEDGE = re.compile(r"\\(?:lor|vee|land|wedge)(?![a-zA-Z])|(?<![a-zA-Z\\])(?:or|and)(?![a-zA-Z])")
+_SEVERAL = re.compile(r",|;|\\pm|\\mp|\\cup|(?<![a-zA-Z\\])(?:or|and)(?![a-zA-Z])")
+_INFINITY = re.compile(r"\\infty|∞")
+_OPEN_LIST = re.compile(r",\s*(?:\\[lc]?dots|\.\.\.|…)")
+# a free variable (e and i are constants; capital letters may be choices, which
+# normalise like the gold when they are right)
+_VARIABLE = re.compile(
+    r"^(?:[a-df-hj-z]|\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|psi|omega|sigma|tau))$"
+)
+_EQUALS = re.compile(r"(?<![<>!\\])=(?!=)")
+
+
+def refuses(gold: str, answer: str) -> bool:
+    """Whether ``answer`` is refused against ``gold`` without comparing them."""
+    g, a = normalize(gold), normalize(answer)
+    if g == a:
+        return False
+    text = canonical_text(answer)
+    single_gold = not _SEVERAL.search(canonical_text(gold))
+    if single_gold and _HEDGE.search(text):
+        return True  # several values joined by "or" / "and" against one value
+    sides = _EQUALS.split(text.replace(" ", ""))
+    if len(sides) == 2 and sides[0] and sides[0] == sides[1]:
+        return True  # a tautology states no value
+    if parse_number(g) is not None and (_INFINITY.search(text) or _OPEN_LIST.search(text)):
+        return True
+    return bool(_VARIABLE.match(a))  # a bare variable that is not the gold
