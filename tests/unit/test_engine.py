@@ -68,3 +68,26 @@ def test_a_full_disk_is_said_before_the_engine_starts(tmp_path):
             raise RuntimeError("Engine core initialization failed") from inner
     except RuntimeError as exc:
         assert _is_no_space(exc)
+
+
+def test_what_decides_a_sample_is_pinned():
+    """generate's code is not in its rule's code hash (a refactor of the request path
+    must never resample; see justeval/stage_code.py), so what it decides is pinned here:
+    changing the seed derivation or the prompt construction fails this test instead of
+    silently leaving stale samples."""
+    import hashlib
+
+    from justeval.config import sample_seed
+    from justeval.engine import sampling_fields
+    from justeval.generate import user_message
+
+    assert [sample_seed(0, i) for i in range(4)] == [238297712, 804451996, 518706488, 1406473740]
+    digest = hashlib.sha256(b"justeval-seed:7:31").digest()
+    assert sample_seed(7, 31) == int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+    template = "{problem} Please reason step by step, and put your final answer within \\boxed{}."
+    assert user_message(template, "  What is 1+1?\n") == (
+        "What is 1+1? Please reason step by step, and put your final answer within \\boxed{}."
+    )
+    fields = sampling_fields({"temperature": 0.7, "top_p": 0.9, "top_k": None, "max_tokens": 64}, 5)
+    assert fields["seed"] == 5 and fields["temperature"] == 0.7 and fields["top_p"] == 0.9
+    assert fields["max_tokens"] == 64
