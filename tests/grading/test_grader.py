@@ -83,6 +83,20 @@ def test_a_stalled_sympy_comparison_times_out_and_the_job_goes_on():
     assert elapsed < 1.5 + 4.0
 
 
+def test_timeouts_run_side_by_side_on_two_workers():
+    """Four stalling comparisons with two workers and a 3 s budget: one after another
+    they would take at least 12 s; dealt out to both workers, two rounds (about 6 s
+    plus worker restarts)."""
+    stall = r"\prod_{k=1}^{1000000} \frac{k+1}{k}"
+    golds = ["\\frac{1}{2}"] * 4 + ["7"]
+    responses = [f"\\boxed{{{stall}+{i}}}" for i in range(4)] + ["\\boxed{7}"]
+    start = time.perf_counter()
+    results = Grader("justeval", timeout=3.0, jobs=2).grade(golds, responses)
+    seconds = time.perf_counter() - start
+    assert [r.status for r in results] == ["timeout"] * 4 + ["match"]
+    assert seconds < 11.0, f"{seconds:.1f} s: the timeouts ran one after another"
+
+
 def test_sympy_guard():
     assert sympy_safe("\\frac{x+1}{2}")
     assert not sympy_safe("2^{3^{4}}")

@@ -228,20 +228,31 @@ class GradingPool:
         """A batch for each idle worker, then batches ahead for busy ones: full batches,
         or (``flush``: the caller waits for them) what is left."""
         pending = self._pending
-        for ahead in (False, True):
-            for worker in self.workers:
-                while pending and bool(worker.inflight) == ahead:
-                    if ahead and len(pending) < BATCH and not flush:
-                        break
-                    ids = [pending.popleft() for _ in range(min(BATCH, len(pending)))]
-                    batch = [(i, *self._tasks[i]) for i in ids]
-                    payload = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
-                    if ahead and not worker.room_ahead(payload):
-                        pending.extendleft(reversed(ids))
-                        break
-                    worker.send(ids, payload, self.timeout)
-                    if not ahead:
-                        break  # its ahead batches come after every idle worker has one
+        idle = [w for w in self.workers if not w.inflight]
+        if pending and idle:
+            # dealt out in turn, so that neighbouring slow comparisons (a response's
+            # stalls, the rest of a killed worker's batch) run side by side
+            items = [pending.popleft() for _ in range(min(len(pending), BATCH * len(idle)))]
+            for j, worker in enumerate(idle):
+                if ids := items[j :: len(idle)]:
+                    self._send(worker, ids)
+        for worker in self.workers:
+            while pending and worker.inflight:
+                if len(pending) < BATCH and not flush:
+                    break
+                ids = [pending.popleft() for _ in range(min(BATCH, len(pending)))]
+                if not self._send(worker, ids, ahead=True):
+                    pending.extendleft(reversed(ids))
+                    break
+
+    def _send(self, worker: _Worker, ids: list[int], ahead: bool = False) -> bool:
+        """Send one batch; a batch ahead is held back (False) when the worker has no room."""
+        batch = [(i, *self._tasks[i]) for i in ids]
+        payload = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
+        if ahead and not worker.room_ahead(payload):
+            return False
+        worker.send(ids, payload, self.timeout)
+        return True
 
     def _replace(self, worker: _Worker, status: str, completed: list[int]) -> None:
         """Kill a worker stuck on (or crashed in) its current comparison, which is
