@@ -14,6 +14,8 @@ REFUSED = [
     ("N=n", "x=x"),
     ("5", r"\infty^\infty"),  # an infinity against a number
     ("-125", r"+\infty"),
+    (r"\frac65", r"\infty^\infty"),  # a closed expression is no set either
+    (r"2\sqrt3", r"-\infty"),
     ("2", r"0, 1, 2, \ldots"),  # an open-ended list against a number
     (r"\cot x", "x"),  # a bare variable that is not the gold
     ("x=5", "x"),
@@ -30,6 +32,8 @@ LET_THROUGH = [
     (r"(-\infty,3]", r"x \le 3"),
     (r"(-\infty, \infty)", r"\mathbb{R}"),
     (r"\infty", r"+\infty"),
+    ("x>2", r"(2, \infty)"),  # relations and sets may be written with infinities
+    (r"x \neq 2", r"(-\infty,2)\cup(2,\infty)"),
     ("2", "x = 2"),
     (r"\frac{1}{2}", "0.5"),
     ("1,2,3", r"1, 2, \text{and } 3"),

@@ -40,6 +40,21 @@ _VARIABLE = re.compile(
 _EQUALS = re.compile(r"(?<![<>!\\])=(?!=)")
 
 
+# what an answer with an infinity may truly equal: sets, intervals, relations, words
+_SET_WORDS = "infty|mathbb|emptyset|varnothing|text|le|ge|leq|geq|lt|gt|ne|neq|cup|cap|in|notin|setminus|mid"
+_SET_LIKE = re.compile(rf"\\(?:{_SET_WORDS})(?![a-zA-Z])|∞|[()\[\]<>≤≥≠]|[a-zA-Z]{{2,}}")
+_COMMAND = re.compile(rf"\\(?!(?:{_SET_WORDS})(?![a-zA-Z]))[a-zA-Z]+")
+
+
+def _is_plain_value(gold: str) -> bool:
+    """A gold that is a number or a closed expression (``\\frac65``, ``2\\sqrt3``): nothing
+    an infinity or an open-ended list could be equal to."""
+    g = normalize(gold)
+    if parse_number(g) is not None:
+        return True
+    return not _SET_LIKE.search(_COMMAND.sub("", canonical_text(gold)))
+
+
 def refuses(gold: str, answer: str) -> bool:
     """Whether ``answer`` is refused against ``gold`` without comparing them."""
     g, a = normalize(gold), normalize(answer)
@@ -52,6 +67,6 @@ def refuses(gold: str, answer: str) -> bool:
     sides = _EQUALS.split(text.replace(" ", ""))
     if len(sides) == 2 and sides[0] and sides[0] == sides[1]:
         return True  # a tautology states no value
-    if parse_number(g) is not None and (_INFINITY.search(text) or _OPEN_LIST.search(text)):
+    if _is_plain_value(gold) and (_INFINITY.search(text) or _OPEN_LIST.search(text)):
         return True
     return bool(_VARIABLE.match(a))  # a bare variable that is not the gold
