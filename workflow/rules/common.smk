@@ -326,11 +326,19 @@ def benchmark_source_file(wildcards):
     return [] if bench.is_url() else [bench.source]
 
 
+def _manifest_input(spec):
+    """A model's manifest as an input. A re-download of a hub or tiny model never
+    redoes what used it (ancient); a local folder's manifest is rewritten only when
+    its files' content changed (its fingerprint is in download_model's params), and
+    then everything that used the old weights is redone."""
+    path = MANIFEST.format(model=spec.alias)
+    return path if spec.source == "path" else ancient(path)
+
+
 def model_manifest(wildcards):
     """The manifest of a model whose weights the pipeline loads (endpoints have none)."""
-    if PLAN.models[wildcards.model].local_weights:
-        return ancient(MANIFEST.format(model=wildcards.model))
-    return []
+    spec = PLAN.models[wildcards.model]
+    return _manifest_input(spec) if spec.local_weights else []
 
 
 def import_file(wildcards):
@@ -362,7 +370,7 @@ def _verifier(wildcards):
 
 def verifier_manifest(wildcards):
     verifier = _verifier(wildcards)
-    return [] if verifier is None else ancient(MANIFEST.format(model=verifier.alias))
+    return [] if verifier is None else _manifest_input(verifier)
 
 
 def verifier_prompt(wildcards):
