@@ -149,7 +149,8 @@ def coerce_strings(config: dict, schema_path: str | Path) -> None:
     """Snakemake hands nested ``--config`` values over as strings
     (``--config 'generation={temperature: 0.5}'`` gives ``'0.5'``): turn them, in
     place, into the type the schema asks for where that is unambiguous."""
-    _coerce(config, load_schema(schema_path), load_schema(schema_path))
+    schema = load_schema(schema_path)
+    _coerce(config, schema, schema)
 
 
 def _override_errors(config: dict, schema: dict) -> list[str]:

@@ -46,13 +46,13 @@ _SET_LIKE = re.compile(rf"\\(?:{_SET_WORDS})(?![a-zA-Z])|∞|[()\[\]<>≤≥≠]
 _COMMAND = re.compile(rf"\\(?!(?:{_SET_WORDS})(?![a-zA-Z]))[a-zA-Z]+")
 
 
-def _is_plain_value(gold: str) -> bool:
-    """A gold that is a number or a closed expression (``\\frac65``, ``2\\sqrt3``): nothing
-    an infinity or an open-ended list could be equal to."""
-    g = normalize(gold)
-    if parse_number(g) is not None:
+def _is_plain_value(normalized: str, text: str) -> bool:
+    """A gold (given normalised and as canonical text) that is a number or a closed
+    expression (``\\frac65``, ``2\\sqrt3``): nothing an infinity or an open-ended list
+    could be equal to."""
+    if parse_number(normalized) is not None:
         return True
-    return not _SET_LIKE.search(_COMMAND.sub("", canonical_text(gold)))
+    return not _SET_LIKE.search(_COMMAND.sub("", text))
 
 
 def refuses(gold: str, answer: str) -> bool:
@@ -60,13 +60,13 @@ def refuses(gold: str, answer: str) -> bool:
     g, a = normalize(gold), normalize(answer)
     if g == a:
         return False
-    text = canonical_text(answer)
-    single_gold = not _SEVERAL.search(canonical_text(gold))
+    text, gold_text = canonical_text(answer), canonical_text(gold)
+    single_gold = not _SEVERAL.search(gold_text)
     if single_gold and _HEDGE.search(text):
         return True  # several values joined by "or" / "and" against one value
     sides = _EQUALS.split(text.replace(" ", ""))
     if len(sides) == 2 and sides[0] and sides[0] == sides[1]:
         return True  # a tautology states no value
-    if _is_plain_value(gold) and (_INFINITY.search(text) or _OPEN_LIST.search(text)):
+    if (_INFINITY.search(text) or _OPEN_LIST.search(text)) and _is_plain_value(g, gold_text):
         return True
     return bool(_VARIABLE.match(a))  # a bare variable that is not the gold
