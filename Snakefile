@@ -9,7 +9,10 @@ configfile: "config.yaml"
 report: "workflow/report/workflow.rst"
 
 
-include: "workflow/rules/common.smk"
+include: "workflow/rules/setup.smk"
+include: "workflow/rules/paths.smk"
+include: "workflow/rules/params.smk"
+include: "workflow/rules/inputs.smk"
 include: "workflow/rules/download_model.smk"
 include: "workflow/rules/prepare_benchmark.smk"
 include: "workflow/rules/generate.smk"

@@ -19,8 +19,8 @@ SHARED = ROOT.parent / "shared"
 BENCHMARKS = SHARED / "benchmarks"
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from justeval.benchmarks import problem_texts  # noqa: E402
-from justeval.tiny import build_tiny_model  # noqa: E402
+from justeval.engine.tiny import build_tiny_model  # noqa: E402
+from justeval.sources.benchmarks import problem_texts  # noqa: E402
 
 TINY_CORPUS = [BENCHMARKS / "AIME24" / "test.parquet", BENCHMARKS / "HMMT25" / "test.parquet"]
 

@@ -44,10 +44,9 @@ def main() -> None:
     from vllm import SamplingParams
 
     from justeval import engine
-    from justeval.benchmarks import prepare
-    from justeval.config import sample_seed
-    from justeval.generate import user_message
-    from justeval.tiny import build_tiny_model
+    from justeval.engine.tiny import build_tiny_model
+    from justeval.sources.benchmarks import prepare
+    from justeval.stages.generate import sample_seed, user_message
 
     frame, _ = prepare("AIME24", str(BENCHMARK), args.problems, None)
     prompt = "{problem} Please reason step by step, and put your final answer within \\boxed{}."

@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from justeval.benchmarks import prepare  # noqa: E402
 from justeval.grading.runner import Grader  # noqa: E402
+from justeval.sources.benchmarks import prepare  # noqa: E402
 
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 NAMES = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "BRUMO25", "CMIMC25", "HMMT25"]

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from mathruler.grader import grade_answer
 
 from conftest import BENCHMARKS, SHARED
-from justeval.benchmarks import prepare
 from justeval.grading.guard import refuses
 from justeval.grading.justrl import extract_answer, justrl_equal, unwrap_gold
 from justeval.grading.runner import Grader
+from justeval.sources.benchmarks import prepare
 
 REAL = SHARED / "real-outputs"
 NAMES = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "BRUMO25", "CMIMC25", "HMMT25"]
@@ -296,9 +296,9 @@ def test_the_pipeline_gives_justrl_the_gold_as_the_source_writes_it(tmp_path):
     import pandas as pd
     import pyarrow.parquet as pq
 
-    from justeval.parquet_io import write_parquet
-    from justeval.rule_grade import run
-    from justeval.schemas import BENCHMARK, GENERATIONS
+    from justeval.io.parquet import write_parquet
+    from justeval.io.schemas import BENCHMARK, GENERATIONS
+    from justeval.stages.rule_grade import run
 
     frame, meta = prepare("Olympiad-Bench", str(BENCHMARKS / "Olympiad-Bench" / "test.parquet"), None, None)
     bench = tmp_path / "bench.parquet"

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from conftest import SHARED
-from justeval.benchmarks import unwrap_gold
 from justeval.grading.runner import Grader
+from justeval.sources.benchmarks import unwrap_gold
 
 REAL = SHARED / "real-outputs" / "qwen25-math_math-cot-100.jsonl"
 

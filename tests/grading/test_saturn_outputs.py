@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SHARED
-from justeval.benchmarks import unwrap_gold
 from justeval.grading.runner import Grader
+from justeval.sources.benchmarks import unwrap_gold
 
 SATURN = SHARED / "real-outputs" / "saturn-r1-distill"
 ADJUDICATIONS = Path(__file__).with_name("saturn_adjudications.jsonl")

@@ -41,9 +41,9 @@ import time
 import pytest
 
 from conftest import BENCHMARKS
-from justeval.benchmarks import prepare
 from justeval.grading.compare import full, sympy_equal
 from justeval.grading.runner import GRADERS, Grader
+from justeval.sources.benchmarks import prepare
 
 NAMES = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "BRUMO25", "CMIMC25", "HMMT25"]
 CONTESTS = ("AIME24", "AIME25", "AMC23", "BRUMO25", "CMIMC25", "HMMT25")

@@ -139,7 +139,7 @@ def test_every_sample_arrives_exactly_once_through_a_faulty_proxy(server, tmp_pa
 
 
 def test_a_request_the_server_refuses_stops_the_job_with_its_message(server):
-    from justeval.endpoint import EndpointError, complete, request_body
+    from justeval.engine.endpoint import EndpointError, complete, request_body
 
     settings = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 4}
     body = request_body("no-such-model", "hi", settings, seed=1)

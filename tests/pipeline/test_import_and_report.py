@@ -159,8 +159,8 @@ def _verdicts(workdir, model, bench, variant="main"):
 
 
 def test_accuracy_table_says_what_the_verdicts_say(run):
-    from justeval.benchmarks import unwrap_gold
     from justeval.grading.runner import Grader
+    from justeval.sources.benchmarks import unwrap_gold
 
     workdir, _ = run
     accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv")
@@ -230,7 +230,7 @@ def test_drilldown_counts_add_up_to_n(run):
 def test_plots_show_the_tables_numbers(run):
     import xml.etree.ElementTree as ET
 
-    from justeval.plots import lengths_figure, pass_at_k_figure
+    from justeval.stages.plots import lengths_figure, pass_at_k_figure
 
     workdir, _ = run
     metrics = [str(workdir / "results" / m / "AIME25" / "main" / "metrics.parquet") for m in SATURN_MODELS]

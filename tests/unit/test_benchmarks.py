@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import BENCHMARKS
-from justeval.benchmarks import BenchmarkError, prepare, unwrap_gold
+from justeval.sources.benchmarks import BenchmarkError, prepare, unwrap_gold
 
 EXPECTED_SIZES = {
     "AIME24": 30,
@@ -191,7 +191,7 @@ def test_url_source(http_server):
 
 
 def test_url_download_is_retried_then_fails_clearly(http_server):
-    from justeval.benchmarks import fetch
+    from justeval.sources.benchmarks import fetch
 
     base, state = http_server
     state["fail"] = 2
@@ -215,7 +215,7 @@ def test_a_justrl_output_file_is_its_own_benchmark(tmp_path):
     without a separate benchmark file: their prompts and golds are the benchmark."""
     import json
 
-    from justeval.importers import samples
+    from justeval.stages.import_generations import samples
 
     source = SATURN / "Saturn-7B__aime24.jsonl"
     lines = [json.loads(line) for line in source.read_text().splitlines()]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+from argparse import Namespace
 
 import pytest
 import yaml
 
 from conftest import BENCHMARKS, ROOT
-from justeval.config import ConfigError, build_plan, check_schema, sample_seed
+from justeval.config.params import RuleParams
+from justeval.config.plan import build_plan, check_benchmark_names
+from justeval.config.schema import ConfigError, check_schema
+from justeval.stages.generate import sample_seed
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -74,13 +78,13 @@ def test_default_config_is_valid_and_plans_the_protocol():
     check_schema(config, SCHEMA)
     plan = build_plan(with_defaults(config), ROOT)
     assert list(plan.models) == ["JustRL-DeepSeek-1.5B", "JustRL-Nemotron-1.5B"]
-    assert plan.verifier.alias == "CompassVerifier-3B"
+    assert plan.primary.verifier.alias == "CompassVerifier-3B"
     n = {b.name: b.n_samples for b in plan.benchmarks.values()}
     assert n == {
         "AIME24": 32, "AIME25": 32, "AMC23": 32, "MATH-500": 4, "Minerva": 4,
         "Olympiad-Bench": 4, "HMMT25": 32, "BRUMO25": 32, "CMIMC25": 32,
     }  # fmt: skip
-    gen = plan.generation_settings("JustRL-DeepSeek-1.5B", "AIME24")
+    gen = RuleParams(plan).generation_settings("JustRL-DeepSeek-1.5B", "AIME24")
     assert (gen["temperature"], gen["top_p"], gen["max_tokens"]) == (0.7, 0.9, 31744)
     assert gen["prompt"] == (
         "{problem} Please reason step by step, and put your final answer within \\boxed{}."
@@ -94,7 +98,7 @@ def _semantic_error(mutate) -> str:
     mutate(config)
     check_schema(config, SCHEMA)
     with pytest.raises(ConfigError) as err:
-        build_plan(with_defaults(config), ROOT, {"generate"})
+        check_benchmark_names(build_plan(with_defaults(config), ROOT), {"generate"})
     return str(err.value)
 
 
@@ -133,7 +137,10 @@ def test_model_folder_without_config(tmp_path):
             "config error: benchmarks[9].name: 'AIME24' is listed twice",
         ),
         (
-            lambda c: c["benchmarks"].append({"name": "generate"}),
+            # a benchmark that exists, named like a rule (checked once the rules are read)
+            lambda c: c["benchmarks"].append(
+                {"name": "generate", "source": str(BENCHMARKS / "AIME24" / "test.parquet")}
+            ),
             "config error: benchmarks[9].name: 'generate' is also a rule name",
         ),
         (
@@ -189,8 +196,9 @@ def test_per_model_override_only_changes_that_model():
     config["benchmark_source"] = str(BENCHMARKS)
     config["models"][1]["generation"] = {"temperature": 0.6}
     plan = build_plan(with_defaults(config), ROOT)
-    a = plan.shard_settings("JustRL-DeepSeek-1.5B", "AIME24", 0)
-    b = plan.shard_settings("JustRL-Nemotron-1.5B", "AIME24", 0)
+    params = RuleParams(plan)
+    a = params.generate(Namespace(model="JustRL-DeepSeek-1.5B", benchmark="AIME24", shard="0"))
+    b = params.generate(Namespace(model="JustRL-Nemotron-1.5B", benchmark="AIME24", shard="0"))
     assert '"temperature":0.7' in a and '"temperature":0.6' in b
 
 
@@ -223,7 +231,7 @@ def test_grading_variant_overrides_are_validated(section, override, message):
 
 
 def test_nested_command_line_strings_are_coerced_where_unambiguous():
-    from justeval.config import coerce_strings
+    from justeval.config.schema import coerce_strings
 
     config = default_config()
     # what `--config 'generation={temperature: 0.5, top_k: null}' 'model_grade={enabled: false}'` hands over
@@ -235,3 +243,23 @@ def test_nested_command_line_strings_are_coerced_where_unambiguous():
     assert config["model_grade"]["max_tokens"] == "lots"  # not a number: left for the schema to report
     with pytest.raises(ConfigError, match="model_grade.max_tokens: expected integer, got 'lots'"):
         check_schema(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "configs", [["config.yaml"], ["config.yaml", "tests/smoke/config.yaml"], ["minimal"]]
+)
+def test_fill_defaults_sets_what_snakemakes_validate_sets(configs):
+    """One pass over the schema (ours) fills exactly the defaults Snakemake's would."""
+    from justeval.config.schema import fill_defaults
+
+    config = {}
+    for name in configs:
+        if name == "minimal":
+            config = {"models": [{"hub": "org/model"}], "benchmarks": [{"name": "AIME24", "n_samples": 2}]}
+        else:
+            config.update(yaml.safe_load((ROOT / name).read_text()))
+    ours = copy.deepcopy(config)
+    fill_defaults(ours, SCHEMA)
+    assert ours == with_defaults(config)
+    if configs == ["minimal"]:
+        assert ours["generation"]["temperature"] == 0.7 and ours["grading_variants"]

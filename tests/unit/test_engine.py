@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from justeval.engine import engine_kwargs
+from justeval.engine.vllm_engine import engine_kwargs
 
 
 def test_gpu_defaults():
@@ -35,7 +35,13 @@ def test_a_full_disk_is_said_before_the_engine_starts(tmp_path):
     otherwise a threshold above the real free space (the same code path)."""
     import subprocess
 
-    from justeval.engine import EngineError, _is_no_space, _no_space_message, load_engine, low_disk
+    from justeval.engine.vllm_engine import (
+        EngineError,
+        _is_no_space,
+        _no_space_message,
+        load_engine,
+        low_disk,
+    )
 
     folder = tmp_path / "full"
     folder.mkdir()
@@ -77,9 +83,8 @@ def test_what_decides_a_sample_is_pinned():
     silently leaving stale samples."""
     import hashlib
 
-    from justeval.config import sample_seed
-    from justeval.engine import sampling_fields
-    from justeval.generate import user_message
+    from justeval.engine.vllm_engine import sampling_fields
+    from justeval.stages.generate import sample_seed, user_message
 
     assert [sample_seed(0, i) for i in range(4)] == [238297712, 804451996, 518706488, 1406473740]
     digest = hashlib.sha256(b"justeval-seed:7:31").digest()

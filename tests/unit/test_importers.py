@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conftest import BENCHMARKS, corpus_texts
-from justeval.benchmarks import prepare
-from justeval.importers import count_tokens, import_generations
-from justeval.parquet_io import DataError, read_parquet, write_parquet
-from justeval.schemas import BENCHMARK
-from justeval.tiny import train_tokenizer
+from justeval.engine.tiny import train_tokenizer
+from justeval.io.parquet import DataError, read_parquet, write_parquet
+from justeval.io.schemas import BENCHMARK
+from justeval.sources.benchmarks import prepare
+from justeval.stages.import_generations import count_tokens, import_generations
 
 SATURN = BENCHMARKS.parent / "real-outputs" / "saturn-r1-distill" / "Saturn-7B__aime24.jsonl"
 
@@ -27,7 +27,9 @@ def test_token_counts_come_from_the_named_tokenizer(tmp_path, tokenizer_dir):
     write_parquet(frame, bench, BENCHMARK, meta)
     out = tmp_path / "shard-0.parquet"
     settings = {"format": "justrl", "tokenizer": str(tokenizer_dir), "samples": [0, 1], "n_samples": 1}
-    import_generations(str(SATURN), str(out), str(bench), "saturn-7b", settings)
+    import_generations(
+        source=str(SATURN), output=str(out), benchmark=str(bench), model="saturn-7b", settings=settings
+    )
     gens = read_parquet(out)
     from transformers import AutoTokenizer
 
@@ -36,7 +38,10 @@ def test_token_counts_come_from_the_named_tokenizer(tmp_path, tokenizer_dir):
     assert gens["completion_tokens"].tolist() == expected
     assert all(c > 100 for c in expected)  # long R1-style responses
     # without a tokenizer nothing is made up: the counts stay empty
-    import_generations(str(SATURN), str(out), str(bench), "saturn-7b", {**settings, "tokenizer": None})
+    settings = {**settings, "tokenizer": None}
+    import_generations(
+        source=str(SATURN), output=str(out), benchmark=str(bench), model="saturn-7b", settings=settings
+    )
     assert read_parquet(out)["completion_tokens"].isna().all()
 
 

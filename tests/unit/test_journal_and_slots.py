@@ -14,8 +14,8 @@ import time
 import pytest
 
 from conftest import ROOT
-from justeval.journal import Journal, journal_path
-from justeval.slots import gpu_slot
+from justeval.engine.slots import gpu_slot
+from justeval.io.journal import Journal, journal_path
 
 IDENTITY = {"settings": {"temperature": 0.7}, "samples": [0, 4], "weights": "w"}
 
@@ -91,7 +91,7 @@ def test_slots_give_each_job_its_own_device_and_wait_when_full(two_gpus, monkeyp
 
 def test_a_killed_job_gives_its_device_back(two_gpus, monkeypatch):
     script = (
-        "import sys, time; sys.path.insert(0, sys.argv[1]); from justeval.slots import gpu_slot\n"
+        "import sys, time; sys.path.insert(0, sys.argv[1]); from justeval.engine.slots import gpu_slot\n"
         "with gpu_slot({'tensor_parallel_size': 2}, 'holder'):\n"
         "    print('held', flush=True); time.sleep(600)"
     )

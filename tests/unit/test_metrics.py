@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from justeval.config import pass_k_values
-from justeval.metrics import (
+from justeval.config.benchmarks import pass_k_values
+from justeval.io.parquet import DataError
+from justeval.metrics.formatting import accuracy_table, latex, markdown
+from justeval.metrics.scores import (
     bootstrap_mean_interval,
     clusters,
     distinct_ngram_ratio,
@@ -18,8 +20,6 @@ from justeval.metrics import (
     sampling_se,
     score,
 )
-from justeval.parquet_io import DataError
-from justeval.table import accuracy_table, latex, markdown
 
 
 @pytest.mark.parametrize(

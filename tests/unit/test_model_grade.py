@@ -7,16 +7,16 @@ import json
 import pandas as pd
 import pytest
 
-from justeval.model_grade import (
+from justeval.stages.model_grade import (
     OutputCache,
     audit_counts,
     audit_markdown,
     cache_key,
     fill_prompt,
+    parse_verdict,
     response_view,
     verifier_prompt_ids,
 )
-from justeval.verdicts import parse_verdict
 
 TEMPLATE = "Q: {question}\nGold: {gold_answer}\nCandidate: {llm_response}\nVerdict:"
 

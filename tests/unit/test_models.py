@@ -9,10 +9,10 @@ import sys
 import pytest
 
 from conftest import ROOT, corpus_texts, make_hub_cache, snakemake_env
-from justeval.engine import chat_prompt_ids
-from justeval.hashing import sha256_file
-from justeval.models import ModelError, download_model
-from justeval.tiny import build_tiny_model
+from justeval.engine.tiny import build_tiny_model
+from justeval.engine.vllm_engine import chat_prompt_ids
+from justeval.io.hashing import sha256_file
+from justeval.sources.models import ModelError, download_model
 
 
 def _cli(*args, env=None):

@@ -8,8 +8,8 @@ import stat
 import pandas as pd
 import pytest
 
-from justeval.parquet_io import atomic_path, write_parquet, write_text_atomic
-from justeval.plots import pass_at_k_plot
+from justeval.io.parquet import atomic_path, write_parquet, write_text_atomic
+from justeval.stages.plots import pass_at_k_plot
 
 
 @pytest.fixture

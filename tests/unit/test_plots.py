@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED
-from justeval.metrics import score
-from justeval.plots import lengths_figure, pass_at_k_figure, pass_at_k_plot, steps_figure
-from justeval.schemas import VERDICTS
+from justeval.io.parquet import write_parquet
+from justeval.io.schemas import VERDICTS
+from justeval.metrics.scores import score
+from justeval.stages.plots import lengths_figure, pass_at_k_figure, pass_at_k_plot, steps_figure
 
 REAL = SHARED / "real-outputs" / "qwen25-math_math-cot-100.jsonl"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -65,7 +66,9 @@ def real_metrics(tmp_path_factory):
         paths.append(str(path))
         vpath = folder / model / "MATH" / "main" / "verdicts.parquet"
         vpath.parent.mkdir(parents=True)
-        frame.to_parquet(vpath)
+        write_parquet(
+            frame, vpath, VERDICTS, {"identity": {"model": model, "benchmark": "MATH", "variant": "main"}}
+        )
     return paths, pd.DataFrame(rows), verdicts, folder
 
 
@@ -124,7 +127,9 @@ def test_imports_without_token_counts_are_measured_in_characters(real_metrics, t
     frame = verdicts["qwen-b"].assign(completion_tokens=None)
     path = tmp_path / "qwen-b" / "MATH" / "main" / "verdicts.parquet"
     path.parent.mkdir(parents=True)
-    frame.to_parquet(path)
+    write_parquet(
+        frame, path, VERDICTS, {"identity": {"model": "qwen-b", "benchmark": "MATH", "variant": "main"}}
+    )
     ax = lengths_figure([str(path)], "qwen-b").axes[0]
     assert ax.get_xlabel() == "response characters"
     heights = [sum(p.get_height() for p in container) for container in ax.containers]

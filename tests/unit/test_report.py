@@ -6,9 +6,14 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from justeval.plots import pass_at_k_plot, steps_plot
-from justeval.report import agreement_lines, paired_comparison, published_comparison, variant_comparison
-from justeval.table import markdown
+from justeval.metrics.formatting import markdown
+from justeval.stages.plots import pass_at_k_plot, steps_plot
+from justeval.stages.tables import (
+    agreement_lines,
+    paired_comparison,
+    published_comparison,
+    variant_comparison,
+)
 
 SETTINGS = {
     "models": {"A": {}, "B": {"published": "JustRL-DeepSeek-1.5B"}},

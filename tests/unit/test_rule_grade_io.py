@@ -12,10 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import BENCHMARKS, ROOT, snakemake_env
-from justeval.benchmarks import unwrap_gold
-from justeval.parquet_io import bool_array, string_array, write_parquet
-from justeval.rule_grade import _gold_text, grade_frame, run
-from justeval.schemas import BENCHMARK, GENERATIONS, RULE_GRADES
+from justeval.io.parquet import bool_array, string_array, write_parquet
+from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES
+from justeval.sources.benchmarks import unwrap_gold
+from justeval.stages.rule_grade import _gold_text, grade_frame, run
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_pipeline_stage_writes_the_rule_grades_schema(tmp_path):
 
 def test_the_log_counts_worker_restarts(caplog):
     stall = "\\boxed{\\prod_{k=1}^{1000000} \\frac{k+1}{k}}"
-    with caplog.at_level(logging.INFO, logger="justeval.rule_grade"):
+    with caplog.at_level(logging.INFO, logger="justeval.stages.rule_grade"):
         grade_frame(["1"], ["\\boxed{1}"], "justeval", 1.0, 1)
         grade_frame(["1", "2"], ["\\boxed{1}", stall], "justeval", 1.0, 1)
     first, second = (r.getMessage() for r in caplog.records if r.getMessage().startswith("graded"))

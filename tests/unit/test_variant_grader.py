@@ -13,10 +13,10 @@ import json
 import pandas as pd
 import pytest
 
-from justeval.aggregate import run_aggregate
-from justeval.parquet_io import read_parquet, write_parquet
-from justeval.report import run_drilldown
-from justeval.schemas import BENCHMARK, GENERATIONS, VERDICTS
+from justeval.io.parquet import read_parquet, write_parquet
+from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS
+from justeval.stages.aggregate import run_aggregate
+from justeval.stages.tables import run_drilldown
 
 ANSWERS = ["\\frac{1}{2}", "\\frac{2}{4}", "3", "3"]
 CORRECT = [True, False, False, False]  # as JustRL's grader sees them
@@ -32,6 +32,7 @@ def run_dir(tmp_path):
         ).assign(source_row=0),
         bench,
         BENCHMARK,
+        {"benchmark": "B"},
     )
     gens = tmp_path / "M" / "B" / "generations" / "shard-0.parquet"
     gens.parent.mkdir(parents=True)
@@ -76,6 +77,7 @@ def run_dir(tmp_path):
         ),
         verdicts,
         VERDICTS,
+        metadata={"identity": {"model": "M", "benchmark": "B", "variant": "main"}},
     )
     return tmp_path, bench, gens, verdicts
 
@@ -92,7 +94,14 @@ def test_maj_at_k_follows_the_variants_grader(run_dir, grader, maj4):
         "version": "test",
     }
     out, details = root / "metrics.parquet", root / "metrics.json"
-    run_aggregate(str(verdicts), str(bench), [str(gens)], "M", "B", "main", settings, str(out), str(details))
+    run_aggregate(
+        verdicts=str(verdicts),
+        benchmark=str(bench),
+        generations=[str(gens)],
+        settings=settings,
+        output=str(out),
+        details=str(details),
+    )
     row = read_parquet(out).iloc[0]
     assert row["mean_at_n"] == 25.0 and row["pass@4"] == 100.0
     assert row["maj@4"] == maj4
@@ -108,7 +117,11 @@ def test_drilldown_groups_answers_with_the_primary_grader(run_dir, grader, group
     root, bench, _gens, verdicts = run_dir
     out_parquet, out_md = root / "problems.parquet", root / "problems.md"
     run_drilldown(
-        str(bench), [str(verdicts)], {"grader": grader, "timeout": 5.0}, str(out_parquet), str(out_md)
+        benchmark=str(bench),
+        verdicts=[str(verdicts)],
+        settings={"grader": grader, "timeout": 5.0},
+        parquet=str(out_parquet),
+        markdown=str(out_md),
     )
     table = read_parquet(out_parquet)
     assert table["M answers"].tolist() == [groups]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from justeval.verdicts import final_correct, parse_verdict
+from justeval.stages.model_grade import final_correct, parse_verdict
 
 
 @pytest.mark.parametrize(

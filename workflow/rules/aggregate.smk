@@ -1,24 +1,23 @@
 rule aggregate:
     """Every metric of one (model, benchmark, grading variant)."""
     input:
-        verdicts=VERDICTS,
-        benchmark=BENCHMARK,
+        verdicts=VERDICTS_PATH,
+        benchmark=BENCHMARK_PATH,
         generations=generation_shards,
     output:
-        metrics=METRICS,
-        details=METRICS_JSON,
+        metrics=METRICS_PATH,
+        details=METRICS_JSON_PATH,
     log:
-        f"{LOGS}/aggregate/{{model}}/{{benchmark}}/{{variant}}.log",
+        f"{LOGS_DIR}/aggregate/{{model}}/{{benchmark}}/{{variant}}.log",
     conda:
         "../../envs/grading.yaml"
     params:
-        metrics=aggregate_settings,
+        metrics=PARAMS.aggregate,
     shell:
-        "python -m justeval aggregate {input.verdicts:q} {output.metrics:q}"
-        " --details {output.details:q} --benchmark {input.benchmark:q}"
-        " --generations {input.generations:q} --model {wildcards.model:q}"
-        " --benchmark-name {wildcards.benchmark:q} --variant {wildcards.variant:q}"
-        " --settings {params.metrics:q} --log {log:q}"
+        "python -m justeval aggregate --verdicts {input.verdicts:q}"
+        " --benchmark {input.benchmark:q} --generations {input.generations:q}"
+        " --settings {params.metrics:q}"
+        " --output {output.metrics:q} --details {output.details:q} --log {log:q}"
 
 
 rule collect_scores:
@@ -26,9 +25,9 @@ rule collect_scores:
     input:
         metrics=model_metrics,
     output:
-        scores=SCORES,
+        scores=SCORES_PATH,
     log:
-        f"{LOGS}/collect_scores/{{model}}/{{benchmark}}.log",
+        f"{LOGS_DIR}/collect_scores/{{model}}/{{benchmark}}.log",
     localrule: True
     conda:
         "../../envs/grading.yaml"

@@ -4,9 +4,9 @@ rule download_model:
     Transient download errors are retried with backoff inside the job.
     """
     output:
-        manifest=MANIFEST,
+        manifest=MANIFEST_PATH,
     log:
-        f"{LOGS}/download_model/{{model}}.log",
+        f"{LOGS_DIR}/download_model/{{model}}.log",
     wildcard_constraints:
         model=HUB_OR_LOCAL_MODELS,
     localrule: True
@@ -15,7 +15,7 @@ rule download_model:
     resources:
         hub_cache=HUB_CACHE,
     params:
-        model=model_settings,
+        model=PARAMS.model,
     shell:
         "python -m justeval download-model --settings {params.model:q}"
         " --hub-cache {resources.hub_cache:q} --manifest {output.manifest:q} --log {log:q}"
@@ -24,16 +24,16 @@ rule download_model:
 rule build_tiny_model:
     """Build a tiny random model locally (tests and the smoke run)."""
     output:
-        manifest=MANIFEST,
+        manifest=MANIFEST_PATH,
     log:
-        f"{LOGS}/build_tiny_model/{{model}}.log",
+        f"{LOGS_DIR}/build_tiny_model/{{model}}.log",
     wildcard_constraints:
         model=TINY_MODELS,
     conda:
         "../../envs/generation.yaml"
     params:
-        model=model_settings,
-        weights=TINY_WEIGHTS,
+        model=PARAMS.model,
+        weights=TINY_WEIGHTS_PATH,
     shell:
         "python -m justeval build-tiny-model --settings {params.model:q}"
         " --weights {params.weights:q} --manifest {output.manifest:q} --log {log:q}"

@@ -2,17 +2,17 @@ rule import_generations:
     """Existing generations (JustRL's or Qwen2.5-Math's files) in the generation schema."""
     input:
         source=import_file,
-        benchmark=BENCHMARK,
+        benchmark=BENCHMARK_PATH,
     output:
-        generations=ensure(GENERATIONS, non_empty=True),
+        generations=ensure(GENERATIONS_PATH, non_empty=True),
     log:
-        f"{LOGS}/import_generations/{{model}}/{{benchmark}}/shard-{{shard}}.log",
+        f"{LOGS_DIR}/import_generations/{{model}}/{{benchmark}}/shard-{{shard}}.log",
     wildcard_constraints:
         model=IMPORTED_MODELS,
     conda:
         "../../envs/grading.yaml"
     params:
-        settings=import_settings,
+        settings=PARAMS.import_generations,
     shell:
         "python -m justeval import-generations {input.source:q} {output.generations:q}"
         " --benchmark {input.benchmark:q} --model {wildcards.model:q}"
@@ -23,20 +23,20 @@ rule provided_verdicts:
     """The verdicts an imported file carries, as a grading variant of their own."""
     input:
         source=import_file,
-        benchmark=BENCHMARK,
+        benchmark=BENCHMARK_PATH,
         generations=generation_shards,
     output:
-        verdicts=ensure(VERDICTS, non_empty=True),
+        verdicts=ensure(VERDICTS_PATH, non_empty=True),
     log:
-        f"{LOGS}/provided_verdicts/{{model}}/{{benchmark}}/{{variant}}.log",
+        f"{LOGS_DIR}/provided_verdicts/{{model}}/{{benchmark}}/{{variant}}.log",
     wildcard_constraints:
         model=IMPORTED_MODELS,
         variant=PROVIDED_VARIANTS,
     conda:
         "../../envs/grading.yaml"
     params:
-        code=provided_settings,
+        code=PARAMS.provided_verdicts,
     shell:
         "python -m justeval provided-verdicts {input.source:q} {output.verdicts:q}"
         " --benchmark {input.benchmark:q} --generations {input.generations:q}"
-        " --log {log:q}"
+        " --variant {wildcards.variant:q} --log {log:q}"

@@ -5,40 +5,41 @@ rule model_grade:
     so a rerun asks the engine only for rows it has never judged.
     """
     input:
-        benchmark=BENCHMARK,
+        benchmark=BENCHMARK_PATH,
         generations=generation_shards,
         grades=rule_grade_shards,
         verifier=verifier_manifest,
         prompt=verifier_prompt,
     output:
-        verdicts=ensure(VERDICTS, non_empty=True),
+        verdicts=ensure(VERDICTS_PATH, non_empty=True),
         audit_md=report(
-            AUDIT_MD,
+            AUDIT_MD_PATH,
             caption="../report/verifier_audit.rst",
             category="Verifier audits",
             subcategory="{benchmark}",
             labels={"model": "{model}", "variant": "{variant}"},
         ),
-        audit_json=AUDIT_JSON,
+        audit_json=AUDIT_JSON_PATH,
     log:
-        f"{LOGS}/model_grade/{{model}}/{{benchmark}}/{{variant}}.log",
+        f"{LOGS_DIR}/model_grade/{{model}}/{{benchmark}}/{{variant}}.log",
     benchmark:
-        f"{RUNTIME}/model_grade/{{model}}/{{benchmark}}/{{variant}}.tsv"
+        f"{RUNTIME_DIR}/model_grade/{{model}}/{{benchmark}}/{{variant}}.tsv"
     wildcard_constraints:
         variant=GRADED_VARIANTS,
     conda:
         "../../envs/generation.yaml"
     resources:
         gpu=1,
-        mem_mb=engine_mem_mb,
-        runtime=engine_runtime_model_grade,
+        mem_mb=PARAMS.engine_mem_mb,
+        runtime=PARAMS.runtime_model_grade,
         engine=ENGINE_OPTIONS,
         cache=VERIFIER_CACHE,
     params:
-        grading=model_grade_settings,
+        grading=PARAMS.model_grade,
     shell:
         "python -m justeval model-grade --benchmark {input.benchmark:q}"
         " --generations {input.generations:q} --grades {input.grades:q}"
+        " --variant {wildcards.variant:q}"
         " --verifier-manifest {input.verifier:q} --prompt {input.prompt:q}"
         " --settings {params.grading:q}"
         " --engine-options {resources.engine:q}"

@@ -4,19 +4,19 @@ rule plot_pass_at_k:
         metrics=benchmark_metrics,
     output:
         png=report(
-            PLOT_PASS_AT_K.replace("{ext}", "png"),
+            PLOT_PASS_AT_K_PATH.replace("{ext}", "png"),
             caption="../report/pass_at_k.rst",
             category="Plots",
             subcategory="pass@k",
             labels={"benchmark": "{benchmark}"},
         ),
-        svg=PLOT_PASS_AT_K.replace("{ext}", "svg"),
+        svg=PLOT_PASS_AT_K_PATH.replace("{ext}", "svg"),
     log:
-        f"{LOGS}/plots/pass_at_k/{{benchmark}}.log",
+        f"{LOGS_DIR}/plots/pass_at_k/{{benchmark}}.log",
     conda:
         "../../envs/grading.yaml"
     params:
-        layout=primary_variant,
+        layout=PARAMS.primary_variant,
     shell:
         "python -m justeval plot pass-at-k {wildcards.benchmark:q} --inputs {input.metrics:q}"
         " --settings {params.layout:q} --outputs {output.png:q} {output.svg:q} --log {log:q}"
@@ -28,19 +28,19 @@ rule plot_lengths:
         verdicts=model_primary_verdicts,
     output:
         png=report(
-            PLOT_LENGTHS.replace("{ext}", "png"),
+            PLOT_LENGTHS_PATH.replace("{ext}", "png"),
             caption="../report/lengths.rst",
             category="Plots",
             subcategory="response lengths",
             labels={"model": "{model}"},
         ),
-        svg=PLOT_LENGTHS.replace("{ext}", "svg"),
+        svg=PLOT_LENGTHS_PATH.replace("{ext}", "svg"),
     log:
-        f"{LOGS}/plots/lengths/{{model}}.log",
+        f"{LOGS_DIR}/plots/lengths/{{model}}.log",
     conda:
         "../../envs/grading.yaml"
     params:
-        layout=primary_variant,
+        layout=PARAMS.primary_variant,
     shell:
         "python -m justeval plot lengths {wildcards.model:q} --inputs {input.verdicts:q}"
         " --settings {params.layout:q} --outputs {output.png:q} {output.svg:q} --log {log:q}"
@@ -52,19 +52,19 @@ rule plot_steps:
         metrics=all_metrics,
     output:
         png=report(
-            PLOT_STEPS.replace("{ext}", "png"),
+            PLOT_STEPS_PATH.replace("{ext}", "png"),
             caption="../report/steps.rst",
             category="Plots",
             subcategory="accuracy by step",
             labels={"benchmark": "{benchmark}"},
         ),
-        svg=PLOT_STEPS.replace("{ext}", "svg"),
+        svg=PLOT_STEPS_PATH.replace("{ext}", "svg"),
     log:
-        f"{LOGS}/plots/steps/{{benchmark}}.log",
+        f"{LOGS_DIR}/plots/steps/{{benchmark}}.log",
     conda:
         "../../envs/grading.yaml"
     params:
-        layout=layout_settings,
+        layout=PARAMS.layout,
     shell:
         "python -m justeval plot steps {wildcards.benchmark:q} --inputs {input.metrics:q}"
         " --settings {params.layout:q} --outputs {output.png:q} {output.svg:q} --log {log:q}"

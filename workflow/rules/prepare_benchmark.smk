@@ -6,17 +6,17 @@ rule prepare_benchmark:
     input:
         source=benchmark_source_file,
     output:
-        benchmark=ensure(BENCHMARK, non_empty=True),
+        benchmark=ensure(BENCHMARK_PATH, non_empty=True),
     log:
-        f"{LOGS}/prepare_benchmark/{{benchmark}}.log",
+        f"{LOGS_DIR}/prepare_benchmark/{{benchmark}}.log",
     priority: 10
     localrule: True
     conda:
         "../../envs/grading.yaml"
     resources:
-        sha256=benchmark_pin,
+        sha256=PARAMS.benchmark_pin,
     params:
-        benchmark=benchmark_settings,
+        benchmark=PARAMS.benchmark,
     shell:
         "python -m justeval prepare-benchmark --name {wildcards.benchmark:q}"
         " --settings {params.benchmark:q} --sha256 {resources.sha256:q}"

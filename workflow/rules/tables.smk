@@ -4,22 +4,24 @@ rule table:
         scores=all_scores,
     output:
         accuracy_md=report(
-            TABLE.format(ext="md"), caption="../report/accuracy.rst", category="Tables"
+            ACCURACY_TABLE_PATH.format(ext="md"),
+            caption="../report/accuracy.rst",
+            category="Tables",
         ),
-        accuracy=expand(TABLE, ext=["csv", "tex", "parquet"]),
+        accuracy=expand(ACCURACY_TABLE_PATH, ext=["csv", "tex", "parquet"]),
         scores_md=report(
-            SCORES_TABLE.format(ext="md"),
+            SCORES_TABLE_PATH.format(ext="md"),
             caption="../report/scores.rst",
             category="Tables",
         ),
-        scores=expand(SCORES_TABLE, ext=["csv", "parquet"]),
+        scores=expand(SCORES_TABLE_PATH, ext=["csv", "parquet"]),
     log:
-        f"{LOGS}/table.log",
+        f"{LOGS_DIR}/table.log",
     localrule: True
     conda:
         "../../envs/grading.yaml"
     params:
-        layout=layout_settings,
+        layout=PARAMS.layout,
     shell:
         "python -m justeval table {input.scores:q} --settings {params.layout:q}"
         " --accuracy {output.accuracy_md:q} {output.accuracy:q}"
@@ -31,30 +33,30 @@ rule compare:
     input:
         verdicts=all_verdicts,
         metrics=all_metrics,
-        published=PUBLISHED,
+        published=PUBLISHED_PATH,
     output:
         published=report(
-            COMPARISONS.format(comparison="published", ext="md"),
+            COMPARISON_PATH.format(comparison="published", ext="md"),
             caption="../report/published.rst",
             category="Comparisons",
         ),
         paired=report(
-            COMPARISONS.format(comparison="paired", ext="md"),
+            COMPARISON_PATH.format(comparison="paired", ext="md"),
             caption="../report/paired.rst",
             category="Comparisons",
         ),
         variants=report(
-            COMPARISONS.format(comparison="variants", ext="md"),
+            COMPARISON_PATH.format(comparison="variants", ext="md"),
             caption="../report/variants.rst",
             category="Comparisons",
         ),
-        csv=expand(COMPARISONS, comparison=COMPARISON_NAMES, ext="csv"),
+        csv=expand(COMPARISON_PATH, comparison=COMPARISON_NAMES, ext="csv"),
     log:
-        f"{LOGS}/compare.log",
+        f"{LOGS_DIR}/compare.log",
     conda:
         "../../envs/grading.yaml"
     params:
-        layout=layout_settings,
+        layout=PARAMS.layout,
     shell:
         "python -m justeval compare --verdicts {input.verdicts:q} --metrics {input.metrics:q}"
         " --published {input.published:q} --settings {params.layout:q}"
@@ -65,22 +67,22 @@ rule compare:
 rule drilldown:
     """Each problem of a benchmark: every model's accuracy and distinct answers."""
     input:
-        benchmark=BENCHMARK,
+        benchmark=BENCHMARK_PATH,
         verdicts=benchmark_verdicts,
     output:
         markdown=report(
-            PROBLEMS.replace("{ext}", "md"),
+            PROBLEMS_PATH.replace("{ext}", "md"),
             caption="../report/problems.rst",
             category="Per-problem drill-down",
             labels={"benchmark": "{benchmark}"},
         ),
-        parquet=PROBLEMS.replace("{ext}", "parquet"),
+        parquet=PROBLEMS_PATH.replace("{ext}", "parquet"),
     log:
-        f"{LOGS}/drilldown/{{benchmark}}.log",
+        f"{LOGS_DIR}/drilldown/{{benchmark}}.log",
     conda:
         "../../envs/grading.yaml"
     params:
-        clustering=drilldown_settings,
+        clustering=PARAMS.drilldown,
     shell:
         "python -m justeval drilldown --benchmark {input.benchmark:q} --verdicts {input.verdicts:q}"
         " --settings {params.clustering:q}"
@@ -95,10 +97,10 @@ rule provenance:
         metrics=all_metrics,
     output:
         provenance=report(
-            PROVENANCE_FILE, caption="../report/provenance.rst", category="Provenance"
+            PROVENANCE_PATH, caption="../report/provenance.rst", category="Provenance"
         ),
     log:
-        f"{LOGS}/provenance.log",
+        f"{LOGS_DIR}/provenance.log",
     localrule: True
     conda:
         "../../envs/grading.yaml"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .parquet_io import DataError
+from justeval.io.parquet import DataError
 
 Z95 = 1.959963984540054
 

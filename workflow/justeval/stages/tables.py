@@ -1,6 +1,7 @@
-"""Comparisons and read-outs across models: the published JustRL figures, paired
-bootstraps between models, grading variants side by side, per-problem drill-down
-and the run's provenance."""
+"""The cross-model stages of tables.smk: the accuracy and scores tables (`table`),
+comparisons with the published JustRL figures, paired bootstraps between models
+and grading variants side by side (`compare`), the per-problem drill-down
+(`drilldown`) and the run's provenance (`provenance`)."""
 
 from __future__ import annotations
 
@@ -8,27 +9,36 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
-from .metrics import clusters
-from .parquet_io import read_metadata, read_parquet, write_parquet, write_text_atomic
-from .provenance import record
-from .schemas import BENCHMARK, VERDICTS
-from .table import markdown
+from justeval.command import Arg, command, layout
+from justeval.io.parquet import (
+    file_identity,
+    read_metadata,
+    read_parquet,
+    read_shards,
+    write_parquet,
+    write_text_atomic,
+)
+from justeval.io.provenance import record
+from justeval.io.schemas import BENCHMARK, VERDICTS
+from justeval.metrics.formatting import accuracy_table, latex, markdown, scores_table
+from justeval.metrics.formatting import markdown as to_markdown
+from justeval.metrics.scores import clusters
 
 log = logging.getLogger(__name__)
 
 
-def _variant_of(path: str) -> tuple[str, str, str]:
-    """(model, benchmark, variant) of results/<model>/<benchmark>/<variant>/verdicts.parquet."""
-    parts = Path(path).parts
-    return parts[-4], parts[-3], parts[-2]
-
-
 def load_verdicts(paths: list[str]) -> dict[tuple[str, str, str], pd.DataFrame]:
-    return {_variant_of(p): read_parquet(p, VERDICTS) for p in paths}
+    """Verdict files by the (model, benchmark, variant) their metadata names."""
+    out = {}
+    for path in paths:
+        ident = file_identity(path)
+        out[ident["model"], ident["benchmark"], ident["variant"]] = read_parquet(path, VERDICTS)
+    return out
 
 
 def per_problem(frame: pd.DataFrame) -> pd.Series:
@@ -219,18 +229,20 @@ def _disagreement_samples(verdicts, settings, limit: int = 20) -> list[str]:
     return out
 
 
+@command("compare", "against the published figures, paired bootstraps, grading variants")
 def run_compare(
-    verdict_paths: list[str],
-    metric_paths: list[str],
-    published_path: str,
-    settings: dict,
-    markdown_out: list[str],
-    csv_out: list[str],
+    *,
+    verdicts: Annotated[list[str], Arg("every verdicts file")],
+    metrics: Annotated[list[str], Arg("every metrics file")],
+    published: Annotated[str, Arg("the published JustRL figures (CSV)")],
+    settings: Annotated[dict, Arg("the run's layout (JSON)", parse=layout)],
+    markdown_out: Annotated[list[str], Arg("published, paired, variants (.md)", flag="--markdown", nargs=3)],
+    csv_out: Annotated[list[str], Arg("published, paired, variants (.csv)", flag="--csv", nargs=3)],
 ) -> None:
     """Writes the published, paired and variants comparisons (in that order)."""
-    verdicts = load_verdicts(verdict_paths)
-    metrics = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
-    published = pd.read_csv(published_path)
+    verdicts = load_verdicts(verdicts)
+    metrics = read_shards(metrics)
+    published = pd.read_csv(published)
     md_pub, md_paired, md_variants = markdown_out
     csv_pub, csv_paired, csv_variants = csv_out
 
@@ -279,20 +291,26 @@ def run_compare(
 # ---------------------------------------------------------------- drill-down
 
 
+@command("drilldown", "per-problem accuracy and answers of every model on one benchmark")
 def run_drilldown(
-    benchmark: str, verdict_paths: list[str], settings: dict, out_parquet: str, out_md: str
+    *,
+    benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
+    verdicts: Annotated[list[str], Arg("the primary variant's verdicts of every model")],
+    settings: Annotated[dict, Arg("JSON: the grader that groups answers")],
+    parquet: str,
+    markdown: str,
 ) -> None:
     """Each problem's accuracy per model and its distinct final answers with counts
     (answers that ``settings["grader"]``, the primary variant's rule grader, calls
     equivalent are counted together)."""
-    from .grading.runner import Grader
+    from justeval.grading.runner import Grader
 
     bench = read_parquet(benchmark, BENCHMARK)
-    verdicts = load_verdicts(verdict_paths)
+    by_model = load_verdicts(verdicts)
     grader = Grader(settings["grader"], timeout=settings["timeout"], jobs=1)
     table = bench[["problem_id", "answer"]].rename(columns={"answer": "gold"}).copy()
     md_rows = []
-    for (model, _bench, _variant), frame in verdicts.items():
+    for (model, _bench, _variant), frame in by_model.items():
         acc, answers = [], []
         groups = dict(tuple(frame.groupby("problem_id", sort=False)))
         for pid in table["problem_id"]:
@@ -313,20 +331,26 @@ def run_drilldown(
         table[f"{model} accuracy"] = acc
         table[f"{model} answers"] = answers
         md_rows.append(model)
-    write_parquet(table, out_parquet, metadata={"stage": "drilldown", "benchmark": read_metadata(benchmark)})
+    write_parquet(table, parquet, metadata={"stage": "drilldown", "benchmark": read_metadata(benchmark)})
     shown = table.copy()
     for col in shown.columns:
         if col.endswith(" answers"):
             shown[col] = shown[col].str.slice(0, 120)
-    title = f"# Per-problem drill-down: {Path(out_md).stem}\n\n"
+    title = f"# Per-problem drill-down: {read_metadata(benchmark)['benchmark']}\n\n"
     note = "Accuracy (%) per model on each problem and its distinct final answers with counts.\n\n"
-    write_text_atomic(out_md, title + note + markdown(shown))
+    write_text_atomic(markdown, title + note + to_markdown(shown))
 
 
 # ---------------------------------------------------------------- provenance
 
 
-def run_provenance(manifests: list[str], benchmarks: list[str], output: str) -> None:
+@command("provenance", "what the run's numbers trace back to")
+def run_provenance(
+    *,
+    manifests: Annotated[list[str], Arg("every model manifest")] = (),
+    benchmarks: Annotated[list[str], Arg("every prepared benchmark")],
+    output: str,
+) -> None:
     """Everything a number traces back to: software, config hash, git commit, model
     revisions and weight hashes, benchmark content hashes."""
     models = {}
@@ -338,8 +362,39 @@ def run_provenance(manifests: list[str], benchmarks: list[str], output: str) -> 
     bench = {}
     for path in benchmarks:
         meta = read_metadata(path)
-        bench[Path(path).stem] = {
+        bench[meta["benchmark"]] = {
             k: meta.get(k) for k in ("source", "source_sha256", "content_sha256", "limit", "layout")
         }
     data = {**record(), "models": models, "benchmarks": bench, "host": os.uname().nodename}
     write_text_atomic(output, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _write_formats(frame: pd.DataFrame, paths: list[str], metadata: dict, caption: str = "") -> None:
+    for path in paths:
+        if path.endswith(".parquet"):
+            write_parquet(frame, path, metadata=metadata)
+        elif path.endswith(".csv"):
+            write_text_atomic(path, frame.to_csv(index=False))
+        elif path.endswith(".md"):
+            write_text_atomic(path, markdown(frame))
+        elif path.endswith(".tex"):
+            write_text_atomic(path, latex(frame, caption))
+        else:
+            raise ValueError(f"unknown table format: {path}")
+
+
+@command("table", "the cross-model accuracy and scores tables")
+def run_table(
+    *,
+    scores: Annotated[list[str], Arg("every (model, benchmark) scores file", positional=True)],
+    settings: Annotated[dict, Arg("the run's layout (JSON)", parse=layout)],
+    accuracy: Annotated[list[str], Arg("accuracy table files (.md .csv .tex .parquet)")],
+    scores_out: Annotated[list[str], Arg("scores table files (.md .csv .parquet)", flag="--scores")],
+) -> None:
+    frame = read_shards(scores)
+    models, benchmarks = list(settings["models"]), list(settings["benchmarks"])
+    metadata = {"stage": "table", "settings": settings}
+    accuracy_table_ = accuracy_table(frame, models, benchmarks, settings["variants"])
+    _write_formats(accuracy_table_, accuracy, metadata, caption="mean@N accuracy (%)")
+    _write_formats(scores_table(frame, models, benchmarks, settings["variants"]), scores_out, metadata)
+    log.info("accuracy table:\n%s", markdown(accuracy_table_))

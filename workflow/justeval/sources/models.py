@@ -13,8 +13,8 @@ import os
 import time
 from pathlib import Path
 
-from .hashing import canonical_json, sha256_file, sha256_text
-from .parquet_io import write_text_atomic
+from justeval.io.hashing import canonical_json, sha256_file, sha256_text
+from justeval.io.parquet import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -158,22 +158,6 @@ def download_model(identity: dict, hub_cache: str | None) -> dict:
             raise ModelError(f"{identity['path']}: no such model folder")
         return manifest_for(folder, identity, source="path", resolved_revision=None)
     raise ModelError(f"download_model cannot fetch {identity}; tiny models are built by build_tiny_model")
-
-
-def build_tiny(identity: dict, weights_dir: str | Path) -> dict:
-    """Build a tiny model (see :mod:`justeval.tiny`) and return its manifest."""
-    from .benchmarks import problem_texts
-    from .tiny import build_tiny_model
-
-    spec = identity["tiny"]
-    texts: list[str] = []
-    for corpus_file in spec.get("corpus", []):
-        texts.extend(problem_texts(corpus_file))
-    log.info("building tiny %s model from %d corpus texts", spec["kind"], len(texts))
-    folder = build_tiny_model(
-        weights_dir, kind=spec["kind"], texts=texts, seed=spec["seed"], text=spec.get("text")
-    )
-    return manifest_for(folder, identity, source="tiny", resolved_revision=None)
 
 
 def write_manifest(manifest: dict, path: str | Path) -> None:

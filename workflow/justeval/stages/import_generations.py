@@ -18,12 +18,23 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 
-from .benchmarks import problem_id_of
-from .parquet_io import DataError, read_metadata, read_parquet, write_parquet
-from .schemas import BENCHMARK, GENERATIONS, VERDICTS
+from justeval.command import Arg, command
+from justeval.io.parquet import (
+    DataError,
+    file_identity,
+    identity,
+    read_metadata,
+    read_parquet,
+    read_shards,
+    sort_like,
+    write_parquet,
+)
+from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS
+from justeval.sources.benchmarks import problem_id_of
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +127,15 @@ def count_tokens(responses: list[str], tokenizer: str | None) -> list[int] | Non
     return counts
 
 
-def import_generations(source: str, output: str, benchmark: str, model: str, settings: dict) -> None:
+@command("import-generations", "existing outputs of another harness in the generation schema")
+def import_generations(
+    *,
+    source: Annotated[str, Arg("JSON-lines output file (justrl or qwen format)", positional=True)],
+    output: Annotated[str, Arg("the generation shard to write", positional=True)],
+    benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
+    model: Annotated[str, Arg("model alias")],
+    settings: Annotated[dict, Arg("format, tokenizer, sample range and N (JSON)")],
+) -> None:
     bench = read_parquet(benchmark, BENCHMARK)
     meta = read_metadata(benchmark)
     name = meta.get("benchmark", Path(benchmark).stem)
@@ -133,10 +152,7 @@ def import_generations(source: str, output: str, benchmark: str, model: str, set
         )
     start, stop = settings["samples"]
     frame = frame[(frame["sample_idx"] >= start) & (frame["sample_idx"] < stop)]
-    order = {pid: i for i, pid in enumerate(bench["problem_id"])}
-    frame = frame.sort_values(
-        ["problem_id", "sample_idx"], key=lambda c: c.map(order) if c.name == "problem_id" else c
-    )
+    frame = sort_like(frame, bench["problem_id"])
     frame = frame.assign(
         prompt_tokens=None,
         completion_tokens=count_tokens(frame["response"].tolist(), settings.get("tokenizer")),
@@ -148,17 +164,30 @@ def import_generations(source: str, output: str, benchmark: str, model: str, set
         frame.reset_index(drop=True),
         output,
         GENERATIONS,
-        metadata={"stage": "import_generations", "source": source, "settings": settings},
+        metadata={
+            "stage": "import_generations",
+            "identity": identity(model, name),
+            "source": source,
+            "settings": settings,
+        },
     )
     log.info("imported %d samples of %s from %s", len(frame), name, source)
 
 
-def provided_verdicts(source: str, output: str, benchmark: str, generations: list[str]) -> None:
+@command("provided-verdicts", "the verdicts an imported file carries, as final verdicts")
+def provided_verdicts(
+    *,
+    source: Annotated[str, Arg("the imported output file", positional=True)],
+    output: Annotated[str, Arg("the verdicts file to write", positional=True)],
+    benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
+    generations: Annotated[list[str], Arg("the imported generation shards")],
+    variant: Annotated[str, Arg("the `provided` grading variant's name")],
+) -> None:
     """The verdicts the file carries, as final verdicts (no rule grader, no verifier)."""
     bench = read_parquet(benchmark, BENCHMARK)
     meta = read_metadata(benchmark)
     name = meta.get("benchmark", Path(benchmark).stem)
-    gens = pd.concat([read_parquet(p, GENERATIONS) for p in generations], ignore_index=True)
+    gens = read_shards(generations, GENERATIONS)
     fmt = read_metadata(generations[0])["settings"]["format"]
     frame = samples(source, fmt, bench, name, meta.get("layout"))
     if frame["provided_correct"].isna().any():
@@ -183,5 +212,14 @@ def provided_verdicts(source: str, output: str, benchmark: str, generations: lis
         input_truncated=False,
         correct=correct,
     )
-    write_parquet(verdicts, output, VERDICTS, metadata={"stage": "provided_verdicts", "source": source})
+    write_parquet(
+        verdicts,
+        output,
+        VERDICTS,
+        metadata={
+            "stage": "provided_verdicts",
+            "identity": identity(**{**file_identity(generations[0]), "variant": variant}),
+            "source": source,
+        },
+    )
     log.info("%s: %d provided verdicts, %d correct", name, len(verdicts), int(correct.sum()))

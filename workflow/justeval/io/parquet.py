@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .hashing import canonical_json
+from justeval.io.hashing import canonical_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,7 +90,7 @@ def write_parquet(
     provenance record (versions, config hash, git commit) added, and nothing
     time-dependent is written, so equal inputs give byte-identical files.
     """
-    from .provenance import record
+    from justeval.io.provenance import record
 
     metadata = {**(metadata or {}), "provenance": record()}
     if isinstance(frame, pa.Table):
@@ -147,7 +147,7 @@ def parquet_sink(
     """:func:`write_parquet` for a table that comes in pieces: each ``sink.write(table)``
     is a row group, written while the caller makes the next; the file appears at
     ``path`` (atomically, with the same metadata) when the block completes."""
-    from .provenance import record
+    from justeval.io.provenance import record
 
     metadata = {**(metadata or {}), "provenance": record()}
     schema = schema.with_metadata({METADATA_KEY: canonical_json(metadata)})
@@ -244,3 +244,34 @@ def read_parquet(path: str | Path, schema: pa.Schema | None = None) -> pd.DataFr
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}")
     return table.to_pandas()
+
+
+def read_shards(paths: Sequence[str | Path], schema: pa.Schema | None = None) -> pd.DataFrame:
+    """The rows of several files of one schema (a stage's shards), in the order given."""
+    import pandas as pd
+
+    return pd.concat([read_parquet(p, schema) for p in paths], ignore_index=True)
+
+
+def sort_like(frame: pd.DataFrame, problem_ids: Sequence[str]) -> pd.DataFrame:
+    """``frame`` sorted by problem in the benchmark's order, then by sample index."""
+    order = {pid: i for i, pid in enumerate(problem_ids)}
+    return frame.sort_values(
+        ["problem_id", "sample_idx"], key=lambda col: col.map(order) if col.name == "problem_id" else col
+    ).reset_index(drop=True)
+
+
+def identity(model: str, benchmark: str, variant: str | None = None) -> dict:
+    """The metadata entry saying which model, benchmark and grading variant a file is of."""
+    out = {"model": model, "benchmark": benchmark}
+    return out if variant is None else {**out, "variant": variant}
+
+
+def file_identity(path: str | Path) -> dict:
+    """The model, benchmark (and variant) a pipeline file belongs to, from its metadata."""
+    found = read_metadata(path).get("identity")
+    if not found:
+        raise DataError(
+            f"{path}: its metadata names no model and benchmark (`identity`); rerun the stage that wrote it"
+        )
+    return found

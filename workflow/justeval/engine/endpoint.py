@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from .engine import sampling_fields, trace_requests
+from justeval.engine.vllm_engine import sampling_fields, trace_requests
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import time
 import urllib.error
 import urllib.request
@@ -31,15 +32,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .config import is_url
-from .grading.extract import last_boxed
-from .hashing import canonical_json, sha256_text
-from .parquet_io import DataError
-from .schemas import BENCHMARK
+from justeval.grading.extract import last_boxed
+from justeval.io.hashing import canonical_json, sha256_text
+from justeval.io.parquet import DataError
+from justeval.io.schemas import BENCHMARK
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_ATTEMPTS = 4
+
+
+def is_url(source: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", source)) and not source.startswith("file://")
 
 
 class BenchmarkError(DataError):
@@ -276,7 +280,7 @@ def check_pin(name: str, source: str, sha256: str | None, prepared: str | Path) 
         return
     where = f"benchmarks: {name}: sha256"
     if not is_url(source):
-        from .hashing import sha256_file
+        from justeval.io.hashing import sha256_file
 
         actual = sha256_file(source)
         if actual != sha256:
@@ -284,7 +288,7 @@ def check_pin(name: str, source: str, sha256: str | None, prepared: str | Path) 
         return
     prepared = Path(prepared)
     if prepared.exists():
-        from .parquet_io import read_metadata
+        from justeval.io.parquet import read_metadata
 
         actual = read_metadata(prepared).get("source_sha256")
         if actual != sha256:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 
-from .metrics import lengths
-from .parquet_io import atomic_path, read_parquet
-from .schemas import VERDICTS
+from justeval.command import Arg, command, layout
+from justeval.io.parquet import atomic_path, file_identity, read_parquet, read_shards
+from justeval.io.schemas import VERDICTS
+from justeval.metrics.scores import lengths
 
 
 def _pyplot():
@@ -48,7 +50,7 @@ def pass_at_k_series(frame: pd.DataFrame) -> dict[str, tuple[list[int], list[flo
 def pass_at_k_figure(metric_paths: list[str], benchmark: str, variant: str):
     """The pass@k curves of every model on one benchmark (a matplotlib figure)."""
     plt = _pyplot()
-    frame = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
+    frame = read_shards(metric_paths)
     frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     series = pass_at_k_series(frame)
@@ -75,7 +77,7 @@ def _nan(value) -> bool:
 def lengths_figure(verdict_paths: list[str], model: str):
     """Histograms of completion lengths, correct against incorrect, one panel per benchmark."""
     plt = _pyplot()
-    frames = {Path(p).parts[-3]: read_parquet(p, VERDICTS) for p in verdict_paths}
+    frames = {file_identity(p)["benchmark"]: read_parquet(p, VERDICTS) for p in verdict_paths}
     n = max(1, len(frames))
     cols = min(3, n)
     rows = math.ceil(n / cols)
@@ -106,7 +108,7 @@ def lengths_plot(verdict_paths: list[str], model: str, outputs: list[str]) -> No
 def steps_figure(metric_paths: list[str], benchmark: str, models: dict, variant: str):
     """mean@N against training step with its 95 % sampling interval, one line per run."""
     plt = _pyplot()
-    frame = pd.concat([read_parquet(p) for p in metric_paths], ignore_index=True)
+    frame = read_shards(metric_paths)
     frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     runs: dict[str, list] = {}
@@ -136,3 +138,24 @@ def steps_plot(
     metric_paths: list[str], benchmark: str, models: dict, outputs: list[str], variant: str
 ) -> None:
     _save_and_close(steps_figure(metric_paths, benchmark, models, variant), outputs)
+
+
+PLOTS = ("pass-at-k", "lengths", "steps")
+
+
+@command("plot", "pass@k curves, response lengths, accuracy by step")
+def plot(
+    *,
+    kind: Annotated[str, Arg("which plot", positional=True, choices=PLOTS)],
+    name: Annotated[str, Arg("benchmark (pass-at-k, steps) or model (lengths)", positional=True)],
+    inputs: Annotated[list[str], Arg("metrics files (pass-at-k, steps) or verdicts files (lengths)")],
+    settings: Annotated[dict, Arg("the plotted models and variants (JSON)", parse=layout)],
+    outputs: Annotated[list[str], Arg("image files (.png, .svg)")],
+) -> None:
+    primary = settings["variants"][0]
+    if kind == "pass-at-k":
+        pass_at_k_plot(inputs, name, outputs, primary)
+    elif kind == "lengths":
+        lengths_plot(inputs, name, outputs)
+    else:
+        steps_plot(inputs, name, settings["models"], outputs, primary)

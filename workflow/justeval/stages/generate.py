@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from typing import Annotated
 
 import pandas as pd
 
-from . import endpoint, engine, slots
-from .config import sample_seed
-from .hashing import settings_hash
-from .journal import Journal, journal_path
-from .models import load_manifest
-from .parquet_io import read_metadata, read_parquet, write_parquet
-from .schemas import BENCHMARK, GENERATIONS
+from justeval.command import Arg, command
+from justeval.engine import endpoint
+from justeval.engine.session import engine_session
+from justeval.engine.vllm_engine import chat_prompt_ids, sampling_fields, stream_requests
+from justeval.io.hashing import settings_hash
+from justeval.io.journal import Journal, journal_path
+from justeval.io.parquet import identity, read_metadata, read_parquet, sort_like, write_parquet
+from justeval.io.schemas import BENCHMARK, GENERATIONS
+from justeval.sources.models import load_manifest
 
 log = logging.getLogger(__name__)
+
+
+def sample_seed(base_seed: int, sample_idx: int) -> int:
+    """The seed of sample index ``sample_idx``: a function of the base seed and the index alone."""
+    digest = hashlib.sha256(f"justeval-seed:{base_seed}:{sample_idx}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def user_message(template: str, problem: str) -> str:
@@ -25,7 +35,7 @@ def user_message(template: str, problem: str) -> str:
 def sampling_params(settings: dict, seed: int):
     from vllm import SamplingParams
 
-    return SamplingParams(**engine.sampling_fields(settings, seed))
+    return SamplingParams(**sampling_fields(settings, seed))
 
 
 def plan_requests(
@@ -67,20 +77,23 @@ def _endpoint_row(key, seed: int, completion, model_alias: str, digest: str) -> 
     }
 
 
+@command("generate", "sample one shard of one benchmark with vLLM (or an endpoint)")
 def run(
-    benchmark_path: str,
-    manifest_path: str,
-    model_alias: str,
+    *,
+    benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
+    model_manifest: Annotated[str | None, Arg("the model's manifest; none for endpoint models")] = None,
+    model: Annotated[str, Arg("model alias")],
     shard: int,
-    params: dict,
-    engine_options: dict,
+    shard_settings: Annotated[dict, Arg('JSON: {"settings": generation settings, "samples": [start, stop]}')],
+    engine_options: Annotated[dict | None, Arg("throughput options (JSON); never change a sample")] = None,
     output: str,
 ) -> None:
-    settings = params["settings"]
-    start, stop = params["samples"]
-    bench = read_parquet(benchmark_path, BENCHMARK)
+    engine_options = engine_options or {}
+    settings = shard_settings["settings"]
+    start, stop = shard_settings["samples"]
+    bench = read_parquet(benchmark, BENCHMARK)
     server = engine_options.get("endpoint")
-    manifest = load_manifest(manifest_path) if manifest_path else {"identity": settings["model"]}
+    manifest = load_manifest(model_manifest) if model_manifest else {"identity": settings["model"]}
     digest = settings_hash(settings)
     requests = plan_requests(bench["problem_id"].tolist(), start, stop, settings["base_seed"])
     journal = Journal(
@@ -91,8 +104,8 @@ def run(
     log.info(
         "%s / %s shard %d: samples %d..%d of %d problems = %d requests, %d already in the journal "
         "(settings %s)",
-        model_alias,
-        read_metadata(benchmark_path).get("benchmark", benchmark_path),
+        model,
+        read_metadata(benchmark).get("benchmark", benchmark),
         shard,
         start,
         stop - 1,
@@ -102,7 +115,7 @@ def run(
         digest,
     )
 
-    label = f"generate {model_alias} shard {shard}"
+    label = f"generate {model} shard {shard}"
     problems = dict(zip(bench["problem_id"], bench["problem"], strict=True))
     if todo and server:
         seeds = {(pid, idx): seed for pid, idx, seed in todo}
@@ -113,51 +126,45 @@ def run(
             [seed for _, _, seed in todo],
             settings,
             keys=[(pid, idx) for pid, idx, _ in todo],
-            on_finished=lambda key, c: journal.add(_endpoint_row(key, seeds[key], c, model_alias, digest)),
+            on_finished=lambda key, c: journal.add(_endpoint_row(key, seeds[key], c, model, digest)),
             label=label,
             concurrency=engine_options.get("endpoint_concurrency", 16),
             timeout=engine_options.get("request_timeout", 1800),
             retries=engine_options.get("max_retries", 8),
         )
     elif todo:
-        with slots.gpu_slot(engine_options, label=label):
-            llm = engine.load_engine(
-                manifest["path"],
-                dtype=settings["dtype"],
-                max_model_len=settings["max_model_len"],
-                seed=settings["base_seed"],
-                options=engine_options,
+        with engine_session(
+            manifest["path"],
+            dtype=settings["dtype"],
+            max_model_len=settings["max_model_len"],
+            seed=settings["base_seed"],
+            options=engine_options,
+            label=label,
+        ) as (llm, tokenizer):
+            prompt_ids = {
+                pid: chat_prompt_ids(tokenizer, user_message(settings["prompt"], text))
+                for pid, text in problems.items()
+            }
+            seeds = {(pid, idx): seed for pid, idx, seed in todo}
+            stream_requests(
+                llm,
+                [prompt_ids[pid] for pid, _, _ in todo],
+                [sampling_params(settings, seed) for _, _, seed in todo],
+                label=label,
+                keys=[(pid, idx) for pid, idx, _ in todo],
+                on_finished=lambda key, out: journal.add(_row(key, seeds[key], out, model, digest)),
             )
-            try:
-                tokenizer = llm.get_tokenizer()
-                prompt_ids = {
-                    pid: engine.chat_prompt_ids(tokenizer, user_message(settings["prompt"], text))
-                    for pid, text in problems.items()
-                }
-                seeds = {(pid, idx): seed for pid, idx, seed in todo}
-                engine.stream_requests(
-                    llm,
-                    [prompt_ids[pid] for pid, _, _ in todo],
-                    [sampling_params(settings, seed) for _, _, seed in todo],
-                    label=label,
-                    keys=[(pid, idx) for pid, idx, _ in todo],
-                    on_finished=lambda key, out: journal.add(_row(key, seeds[key], out, model_alias, digest)),
-                )
-            finally:
-                engine.shutdown(llm)
 
     frame = pd.DataFrame([journal.rows[(pid, idx)] for pid, idx, _ in requests])
-    order = {pid: i for i, pid in enumerate(bench["problem_id"])}
-    frame = frame.sort_values(
-        ["problem_id", "sample_idx"], key=lambda col: col.map(order) if col.name == "problem_id" else col
-    ).reset_index(drop=True)
+    frame = sort_like(frame, bench["problem_id"])
     write_parquet(
         frame,
         output,
         GENERATIONS,
         metadata={
             "stage": "generate",
-            "model": model_alias,
+            "identity": identity(model, read_metadata(benchmark)["benchmark"]),
+            "model": model,
             "shard": shard,
             "samples": [start, stop],
             "settings": settings,
@@ -165,7 +172,7 @@ def run(
             "model_manifest": {
                 k: manifest.get(k) for k in ("identity", "resolved_revision", "weights_sha256")
             },
-            "benchmark": read_metadata(benchmark_path),
+            "benchmark": read_metadata(benchmark),
         },
     )
     journal.remove()

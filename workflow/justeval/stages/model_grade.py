@@ -14,15 +14,27 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 
-from . import engine, slots
-from .hashing import canonical_json, sha256_text
-from .models import load_manifest
-from .parquet_io import DataError, read_metadata, read_parquet, write_parquet, write_text_atomic
-from .schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
-from .verdicts import final_correct, parse_verdict
+from justeval.command import Arg, command
+from justeval.engine.session import engine_session
+from justeval.engine.vllm_engine import chat_prompt_ids, run_requests
+from justeval.io.hashing import canonical_json, sha256_text
+from justeval.io.parquet import (
+    DataError,
+    file_identity,
+    identity,
+    read_metadata,
+    read_parquet,
+    read_shards,
+    sort_like,
+    write_parquet,
+    write_text_atomic,
+)
+from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
+from justeval.sources.models import load_manifest
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +42,61 @@ _PLACEHOLDER = re.compile(r"\{(question|gold_answer|llm_response)\}")
 THINK_END = "</think>"
 AUDIT_SAMPLES = 20
 AUDIT_TAIL = 400
+
+
+# ---------------------------------------------------------------- verifier replies
+# Reading the verifier's output, and the cascade's final verdict.
+
+VERDICT_LETTERS = ("A", "B", "C")
+UNPARSED = "unparsed"
+
+_FIRST_LETTER = re.compile(r"^\W*([ABC])(?![A-Za-z0-9])")
+_WORDS = re.compile(r"\b(INCORRECT|CORRECT|INVALID)\b")
+_WORD_VERDICT = {"CORRECT": "A", "INCORRECT": "B", "INVALID": "C"}
+
+
+def parse_verdict(
+    output: str | None,
+    mode: str = "lenient",
+    pattern: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> str:
+    """A, B or C from the verifier's text, else ``unparsed``.
+
+    ``exact`` (JustRL's rule): the stripped output must be exactly one letter.
+    ``lenient``: the first letter A/B/C standing alone at the start (``A``,
+    ``**B**``, ``C: INVALID``), or else the first of the words CORRECT /
+    INCORRECT / INVALID. ``pattern``: the first match of a regular expression;
+    its first group, lower-cased, is looked up in ``labels`` (for judges such
+    as xVerify that answer in words). Anything else is unparsed, never counted
+    correct.
+    """
+    if output is None:
+        return UNPARSED
+    text = output.strip()
+    if mode == "exact":
+        return text if text in VERDICT_LETTERS else UNPARSED
+    if mode == "pattern":
+        if not pattern:
+            raise ValueError("parse mode 'pattern' needs a pattern")
+        m = re.search(pattern, text)
+        if not m:
+            return UNPARSED
+        found = (m.group(1) if m.groups() else m.group(0)).strip().lower()
+        verdict = {k.lower(): v for k, v in (labels or {}).items()}.get(found)
+        return verdict if verdict in VERDICT_LETTERS else UNPARSED
+    if mode != "lenient":
+        raise ValueError(f"unknown verdict parse mode {mode!r}")
+    if m := _FIRST_LETTER.match(text):
+        return m.group(1)
+    if m := _WORDS.search(text.upper()):
+        return _WORD_VERDICT[m.group(1)]
+    return UNPARSED
+
+
+def final_correct(rule_correct: bool, verdict: str | None) -> bool:
+    """The cascade: correct if the rule grader or the verifier says so."""
+    return bool(rule_correct) or verdict == "A"
 
 
 # ---------------------------------------------------------------- prompts
@@ -63,17 +130,17 @@ def verifier_prompt_ids(
     A response too long for the verifier is cut from the front, so that its
     ending (where the final answer is) survives.
     """
-    ids = engine.chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, response))
+    ids = chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, response))
     if len(ids) <= budget:
         return ids, False
-    overhead = len(engine.chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, "")))
+    overhead = len(chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, "")))
     keep = max(budget - overhead - 8, 0)
     response_ids = tokenizer(response, add_special_tokens=False)["input_ids"]
     tail = tokenizer.decode(response_ids[len(response_ids) - keep :]) if keep else ""
-    ids = engine.chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, tail))
+    ids = chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, tail))
     while len(ids) > budget and tail:  # re-tokenisation may add a few tokens
         tail = tail[len(tail) // 8 + 1 :]
-        ids = engine.chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, tail))
+        ids = chat_prompt_ids(tokenizer, fill_prompt(template, question, gold, tail))
     return ids, True
 
 
@@ -125,8 +192,8 @@ class OutputCache:
 
 
 def join_shards(generations: list[str], grades: list[str]) -> pd.DataFrame:
-    gens = pd.concat([read_parquet(p, GENERATIONS) for p in generations], ignore_index=True)
-    rule = pd.concat([read_parquet(p, RULE_GRADES) for p in grades], ignore_index=True)
+    gens = read_shards(generations, GENERATIONS)
+    rule = read_shards(grades, RULE_GRADES)
     keys = ["problem_id", "sample_idx"]
     for name, frame, paths in (("generations", gens, generations), ("rule grades", rule, grades)):
         dup = frame.duplicated(keys)
@@ -147,19 +214,12 @@ def _ask_verifier(
     manifest: dict, template: str, rows: list[dict], settings: dict, engine_options: dict, label: str
 ):
     """Outputs of the verifier for ``rows`` (one engine call, on a GPU slot of its
-    own), with truncation flags."""
-    with slots.gpu_slot(engine_options, label=label):
-        return _ask_engine(manifest, template, rows, settings, engine_options, label)
-
-
-def _ask_engine(manifest, template, rows, settings, engine_options, label):
+    own, greedy), with truncation flags."""
     from vllm import SamplingParams
 
-    llm = engine.load_engine(
-        manifest["path"], dtype="auto", max_model_len=None, seed=0, options=engine_options
-    )
-    try:
-        tokenizer = llm.get_tokenizer()
+    with engine_session(
+        manifest["path"], dtype="auto", max_model_len=None, seed=0, options=engine_options, label=label
+    ) as (llm, tokenizer):
         budget = llm.llm_engine.model_config.max_model_len - settings["max_tokens"]
         prompts, truncated = [], []
         for row in rows:
@@ -169,33 +229,33 @@ def _ask_engine(manifest, template, rows, settings, engine_options, label):
             prompts.append(ids)
             truncated.append(cut)
         greedy = SamplingParams(temperature=0.0, max_tokens=settings["max_tokens"])
-        outputs = engine.run_requests(
+        outputs = run_requests(
             llm, prompts, [greedy] * len(prompts), label=label, keys=[row["id"] for row in rows]
         )
-    finally:
-        engine.shutdown(llm)
     return [o.outputs[0].text for o in outputs], truncated
 
 
+@command("model-grade", "the verifier model on the rule grader's rejections of one benchmark")
 def run(
-    benchmark: str,
-    generations: list[str],
-    grades: list[str],
-    verifier_manifest: str | None,
-    prompt_path: str | None,
-    settings: dict,
-    engine_options: dict,
+    *,
+    benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
+    generations: Annotated[list[str], Arg("the generation shards")],
+    grades: Annotated[list[str], Arg("the rule-grade shards, in the same order")],
+    variant: Annotated[str, Arg("the grading variant's name")],
+    verifier_manifest: Annotated[str | None, Arg("the verifier's manifest; none when disabled")] = None,
+    prompt: Annotated[str | None, Arg("the verifier prompt template; none when disabled")] = None,
+    settings: Annotated[dict, Arg("the variant's model-grading settings (JSON)")],
+    engine_options: Annotated[dict | None, Arg("throughput options (JSON)")] = None,
+    cache_dir: Annotated[str | None, Arg("per-row verifier cache folder (none or '': no cache)")] = None,
     output: str,
     audit_md: str,
     audit_json: str,
-    cache_dir: str | None = None,
 ) -> None:
+    engine_options = engine_options or {}
+    cache_dir = cache_dir or None
     bench = read_parquet(benchmark, BENCHMARK).set_index("problem_id")
     frame = join_shards(generations, grades)
-    order = {pid: i for i, pid in enumerate(bench.index)}
-    frame = frame.sort_values(
-        ["problem_id", "sample_idx"], key=lambda c: c.map(order) if c.name == "problem_id" else c
-    ).reset_index(drop=True)
+    frame = sort_like(frame, bench.index)
     frame["gold"] = frame["problem_id"].map(bench["answer"])
 
     if not settings["enabled"]:
@@ -209,18 +269,19 @@ def run(
     frame["verifier_output"] = None
     frame["input_truncated"] = False
     cached = 0
-    label = f"model_grade {Path(output).parent.parent.name}/{Path(output).parent.name}"
+    ident = identity(**{**file_identity(generations[0]), "variant": variant})
+    label = f"model_grade {ident['benchmark']}/{variant}"
     log.info(
         "%d of %d samples go to the verifier (scope %s)", len(to_judge), len(frame), settings.get("scope")
     )
 
     if len(to_judge):
-        if not verifier_manifest or not prompt_path:
+        if not verifier_manifest or not prompt:
             raise DataError("model grading is enabled but no verifier manifest or prompt was given")
         manifest = load_manifest(verifier_manifest)
-        template = Path(prompt_path).read_text()
-        if hashlib.sha256(Path(prompt_path).read_bytes()).hexdigest() != settings["prompt_sha256"]:
-            raise DataError(f"{prompt_path} changed while the job was planned; run again")
+        template = Path(prompt).read_text()
+        if hashlib.sha256(Path(prompt).read_bytes()).hexdigest() != settings["prompt_sha256"]:
+            raise DataError(f"{prompt} changed while the job was planned; run again")
         verifier = {k: manifest.get(k) for k in ("identity", "resolved_revision", "weights_sha256")}
         cache = OutputCache(cache_dir)
         rows = []
@@ -258,6 +319,7 @@ def run(
     log.info("verifier audit: %s", audit)
     metadata = {
         "stage": "model_grade",
+        "identity": ident,
         "settings": settings,
         "benchmark": read_metadata(benchmark),
     }

@@ -1,0 +1,88 @@
+"""Which package modules decide each stage's results.
+
+The source hash of a stage's ``DECIDES`` modules is part of that rule's params
+(see :mod:`justeval.config.params`), so upgrading code that changes a result
+reruns exactly the stages it decides. Every other module a stage imports is
+listed in ``NOT_DECIDING`` (for every stage) or in ``UNTRACKED`` (for one
+stage), with the reason; ``tests/unit/test_stage_code.py`` walks each stage's
+imports and fails on a module that is in none of them.
+
+Names are module paths relative to the package (``grading`` is the whole
+grading folder, ``grading.extract`` one file of it, ``io.__init__`` a folder's
+``__init__.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from justeval.io.hashing import source_hash
+
+# stage -> (the module that runs it, the modules that decide its results)
+DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # the canonical benchmark: problem text, gold unwrapping (last box), ids
+    "prepare_benchmark": (
+        "stages.prepare_benchmark",
+        ("stages.prepare_benchmark", "sources.benchmarks", "grading.extract"),
+    ),
+    # samples are decided by vLLM and the sampling settings in params; see UNTRACKED
+    "generate": ("stages.generate", ()),
+    "import_generations": (
+        "stages.import_generations",
+        ("stages.import_generations", "sources.benchmarks", "grading.extract"),
+    ),
+    "rule_grade": ("stages.rule_grade", ("stages.rule_grade", "grading", "sources.benchmarks")),
+    "model_grade": ("stages.model_grade", ("stages.model_grade",)),
+    "provided_verdicts": (
+        "stages.import_generations",
+        ("stages.import_generations", "sources.benchmarks", "grading.extract"),
+    ),
+    # maj@k groups answers with the variant's rule grader
+    "aggregate": ("stages.aggregate", ("stages.aggregate", "metrics", "grading")),
+    # the tables, comparisons and drill-down (which groups answers with the primary
+    # variant's rule grader)
+    "report": ("stages.tables", ("stages.tables", "metrics", "grading")),
+    "plots": ("stages.plots", ("stages.plots", "metrics")),
+}
+
+# Modules that never decide a result, whichever stage imports them.
+NOT_DECIDING: dict[str, str] = {
+    "__init__": "package docstrings (every __init__.py holds only its docstring)",
+    "io": "reads and writes files, hashes settings, journals, provenance: what is written is the stage's",
+    "command": "declares the stages' command lines",
+    "sources.models": "reads and writes model manifests; which weights were used is an input",
+}
+
+# Modules one stage imports without their code deciding its results.
+UNTRACKED: dict[str, dict[str, str]] = {
+    "generate": {
+        "stages.generate": (
+            "a refactor of the request path must never resample: the prompt and the seed "
+            "derivation are pinned by tests (tests/unit/test_engine.py), the samples by vLLM"
+        ),
+        "engine": "vLLM wrapper, endpoint client, GPU slots, engine sessions: throughput only",
+        "sources.benchmarks": "the problem text is decided by prepare_benchmark, an input",
+        "grading": "imported through sources.benchmarks; generate grades nothing",
+    },
+    "model_grade": {
+        "engine": "vLLM wrapper and GPU slots: throughput only (greedy decoding is in params)",
+    },
+    **{
+        stage: {"grading": "only grading.extract (listed) is used; the rest comes with the package import"}
+        for stage in ("prepare_benchmark", "import_generations", "provided_verdicts")
+    },
+}
+
+
+def _path(package_dir: Path, name: str) -> Path:
+    folder = package_dir / name.replace(".", "/")
+    return folder if folder.is_dir() else folder.with_suffix(".py")
+
+
+def code_version(stage: str, package_dir: str | Path | None = None) -> str:
+    """Hash of the sources that decide ``stage``'s results (16 hex digits)."""
+    package_dir = Path(package_dir) if package_dir else Path(__file__).resolve().parents[1]
+    _entry, modules = DECIDES[stage]
+    if not modules:
+        return "untracked"
+    return source_hash(*(_path(package_dir, m) for m in modules))

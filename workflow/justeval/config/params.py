@@ -1,0 +1,187 @@
+"""Every rule's params and resources, built in one place from the Plan.
+
+A rule's params hold everything that changes its result (settings and the code
+version of the modules that decide it, see :mod:`justeval.config.code_versions`),
+as canonical JSON: Snakemake reruns a job exactly when one of them changes.
+Settings that never change a result (engine throughput options, caches, cluster
+requests) are resources, which Snakemake does not track.
+
+``workflow/rules/params.smk`` makes one ``RuleParams`` and the rules name its
+methods; each takes the job's wildcards, as Snakemake calls them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from justeval.config.code_versions import code_version
+from justeval.config.plan import SAMPLING_KEYS, Plan
+from justeval.io.hashing import canonical_json, sha256_file
+
+
+class RuleParams:
+    def __init__(self, plan: Plan, package_dir: str | Path | None = None):
+        self.plan = plan
+        self.config = plan.config
+        # editing a grader regrades; editing the engine wrapper never regenerates
+        self.versions = {
+            stage: code_version(stage, package_dir)
+            for stage in ("prepare_benchmark", "import_generations", "rule_grade", "model_grade")
+        }
+        self.versions["aggregate"] = code_version("aggregate", package_dir)
+        self.versions["report"] = code_version("report", package_dir) + code_version("plots", package_dir)
+
+    # ---------------------------------------------------------------- models and benchmarks
+
+    def model(self, wildcards) -> str:
+        """What identifies a model's weights (revision, folder, tiny recipe)."""
+        return canonical_json(self.plan.all_models[wildcards.model].identity())
+
+    def benchmark(self, wildcards) -> str:
+        """What the prepared file depends on; a sha256 pin only checks (see check_pin)."""
+        bench = self.plan.benchmarks[wildcards.benchmark]
+        return canonical_json(
+            {"source": bench.source, "limit": bench.limit, "version": self.versions["prepare_benchmark"]}
+        )
+
+    def benchmark_pin(self, wildcards) -> str:
+        """The sha256 pin (a resource: it checks the source, it does not change the file)."""
+        return self.plan.benchmarks[wildcards.benchmark].sha256 or "none"
+
+    # ---------------------------------------------------------------- samples
+
+    def generation_settings(self, model: str, benchmark: str) -> dict:
+        """The settings that decide a model's samples on a benchmark."""
+        spec = self.plan.models[model]
+        gen = {k: self.config["generation"][k] for k in SAMPLING_KEYS}
+        gen.update(spec.generation or {})
+        return {"model": spec.identity(), **gen}
+
+    def generate(self, wildcards) -> str:
+        """One generate job: its settings and the shard's sample range."""
+        bench = self.plan.benchmarks[wildcards.benchmark]
+        start, stop = bench.shard_samples(int(wildcards.shard))
+        settings = self.generation_settings(wildcards.model, wildcards.benchmark)
+        return canonical_json({"settings": settings, "samples": [start, stop]})
+
+    def import_generations(self, wildcards) -> str:
+        spec = self.plan.models[wildcards.model]
+        bench = self.plan.benchmarks[wildcards.benchmark]
+        start, stop = bench.shard_samples(int(wildcards.shard))
+        return canonical_json(
+            {
+                "format": spec.imported["format"],
+                "tokenizer": spec.imported.get("tokenizer"),
+                "samples": [start, stop],
+                "n_samples": bench.n_samples,
+                "version": self.versions["import_generations"],
+            }
+        )
+
+    def provided_verdicts(self, wildcards) -> str:
+        return canonical_json({"version": self.versions["import_generations"]})
+
+    # ---------------------------------------------------------------- grading
+
+    def rule_grade(self, wildcards) -> str:
+        rg = self.plan.variants[wildcards.variant].rule_grade
+        return canonical_json(
+            {"grader": rg["grader"], "timeout": rg["timeout"], "version": self.versions["rule_grade"]}
+        )
+
+    def clustering_grader(self, variant: str) -> dict:
+        """The rule grader that decides which final answers are the same (maj@k, the
+        drill-down's answer groups): the variant's own; a `provided` variant has none,
+        so it uses the top-level `rule_grade` section."""
+        rg = self.plan.variants[variant].rule_grade or self.config["rule_grade"]
+        return {"grader": rg["grader"], "timeout": rg["timeout"]}
+
+    def model_grade(self, wildcards) -> str:
+        v = self.plan.variants[wildcards.variant]
+        mg = v.model_grade
+        settings: dict[str, Any] = {"enabled": mg["enabled"]}
+        if mg["enabled"]:
+            prompt = self.plan.verifier_prompt_path(wildcards.variant)
+            settings.update(
+                verifier=v.verifier.identity(),
+                prompt_sha256=sha256_file(prompt),
+                question=mg["question"],
+                max_tokens=mg["max_tokens"],
+                parse=mg["parse"],
+                pattern=mg["pattern"],
+                pattern_labels=mg["pattern_labels"],
+                scope=mg["scope"],
+                response_view=mg["response_view"],
+                parse_version=self.versions["model_grade"],
+            )
+        return canonical_json(settings)
+
+    # ---------------------------------------------------------------- metrics and report
+
+    def aggregate(self, wildcards) -> str:
+        bench = self.plan.benchmarks[wildcards.benchmark]
+        agg = self.config["aggregate"]
+        return canonical_json(
+            {
+                "n_samples": bench.n_samples,
+                "pass_k": self.plan.pass_k(bench.name),
+                "bootstrap_samples": agg["bootstrap_samples"],
+                "seed": agg["seed"],
+                "clustering": self.clustering_grader(wildcards.variant),
+                "version": self.versions["aggregate"],
+            }
+        )
+
+    def drilldown(self, wildcards) -> str:
+        """The primary variant's rule grader groups each problem's answers."""
+        return canonical_json(
+            {**self.clustering_grader(self.plan.primary.name), "version": self.versions["rule_grade"]}
+        )
+
+    def layout(self, wildcards=None) -> str:
+        """What the cross-model files show: models, benchmarks, variants, comparisons."""
+        plan, agg = self.plan, self.config["aggregate"]
+        return canonical_json(
+            {
+                "models": {
+                    m: {"step": s.step, "run": s.run, "published": s.published}
+                    for m, s in plan.models.items()
+                },
+                "benchmarks": {b: plan.benchmarks[b].n_samples for b in plan.benchmarks},
+                # canonical JSON sorts keys: the config order is said separately
+                "order": {"models": list(plan.models), "benchmarks": list(plan.benchmarks)},
+                "variants": list(plan.variants),
+                "compare": agg["compare"],
+                "bootstrap_samples": agg["bootstrap_samples"],
+                "seed": agg["seed"],
+                "version": self.versions["aggregate"],
+                "report_version": self.versions["report"],
+            }
+        )
+
+    def primary_variant(self, wildcards=None) -> str:
+        """Settings of the plots that show only the primary grading variant."""
+        return canonical_json({"variants": [self.plan.primary.name], "version": self.versions["report"]})
+
+    # ---------------------------------------------------------------- resources
+    # Cluster requests of the engine jobs; a retried job asks for more time and memory.
+
+    def engine_options(self, wildcards) -> str:
+        """Throughput options of an engine job, with the server of an endpoint model."""
+        spec = self.plan.all_models.get(wildcards.model)
+        if spec is not None and spec.source == "endpoint":
+            return canonical_json({**self.config["engine"], "endpoint": spec.endpoint})
+        return canonical_json(self.config["engine"])
+
+    @staticmethod
+    def runtime_generate(wildcards, attempt) -> int:
+        return 720 * attempt
+
+    @staticmethod
+    def runtime_model_grade(wildcards, attempt) -> int:
+        return 120 * attempt
+
+    @staticmethod
+    def engine_mem_mb(wildcards, attempt) -> int:
+        return 32000 * attempt

@@ -1,0 +1,213 @@
+# Input functions of the rules, and the checks of inputs that run before any job.
+
+
+# A local model folder changed in place (weights overwritten, a config fixed) is
+# noticed: its content hash is part of the model's identity, so its manifest and
+# everything sampled from it are redone. Sizes and mtimes are compared first.
+for _model, _files in PLAN.fingerprint_local_models(WEIGHTS_CACHE_DIR).items():
+    print(
+        f"justeval: model {_model}: {', '.join(_files[:5])} changed in place since the last run; "
+        "its manifest and generations are redone",
+        file=sys.stderr,
+    )
+
+# sha256 pins are checked before any job starts, and before anything is deleted
+try:
+    for _bench in PLAN.benchmarks.values():
+        check_pin(
+            _bench.name,
+            _bench.source,
+            _bench.sha256,
+            BENCHMARK_PATH.format(benchmark=_bench.name),
+        )
+except BenchmarkError as error:
+    raise WorkflowError(f"config error: {error}") from None
+
+
+def benchmark_source_file(wildcards):
+    """The local source file of a benchmark (URL sources have no input file)."""
+    bench = PLAN.benchmarks[wildcards.benchmark]
+    return [] if bench.is_url() else [bench.source]
+
+
+def _manifest_input(spec):
+    """A model's manifest as an input. A re-download of a hub or tiny model never
+    redoes what used it (ancient); a local folder's manifest is rewritten only when
+    its files' content changed (its fingerprint is in download_model's params), and
+    then everything that used the old weights is redone."""
+    path = MANIFEST_PATH.format(model=spec.alias)
+    return path if spec.source == "path" else ancient(path)
+
+
+def model_manifest(wildcards):
+    """The manifest of a model whose weights the pipeline loads (endpoints have none)."""
+    spec = PLAN.models[wildcards.model]
+    return _manifest_input(spec) if spec.local_weights else []
+
+
+def import_file(wildcards):
+    return PLAN.models[wildcards.model].imported["files"][wildcards.benchmark]
+
+
+def _shards(pattern, wildcards):
+    n = PLAN.benchmarks[wildcards.benchmark].n_shards
+    return expand(
+        pattern,
+        model=wildcards.model,
+        benchmark=wildcards.benchmark,
+        variant=getattr(wildcards, "variant", ""),
+        shard=range(n),
+    )
+
+
+def generation_shards(wildcards):
+    return _shards(GENERATIONS_PATH, wildcards)
+
+
+def rule_grade_shards(wildcards):
+    return _shards(RULE_GRADES_PATH, wildcards)
+
+
+def _verifier(wildcards):
+    return PLAN.variants[wildcards.variant].verifier
+
+
+def verifier_manifest(wildcards):
+    verifier = _verifier(wildcards)
+    return [] if verifier is None else _manifest_input(verifier)
+
+
+def verifier_prompt(wildcards):
+    if _verifier(wildcards) is None:
+        return []
+    return [str(PLAN.verifier_prompt_path(wildcards.variant))]
+
+
+def model_metrics(wildcards):
+    return [
+        METRICS_PATH.format(
+            model=wildcards.model, benchmark=wildcards.benchmark, variant=v
+        )
+        for v in PLAN.model_variants(wildcards.model)
+    ]
+
+
+def all_scores(wildcards=None):
+    return [SCORES_PATH.format(model=m, benchmark=b) for m, b in PLAN.pairs()]
+
+
+def all_metrics(wildcards=None):
+    return [
+        METRICS_PATH.format(model=m, benchmark=b, variant=v)
+        for m, b in PLAN.pairs()
+        for v in PLAN.model_variants(m)
+    ]
+
+
+def all_verdicts(wildcards=None):
+    return [
+        VERDICTS_PATH.format(model=m, benchmark=b, variant=v)
+        for m, b in PLAN.pairs()
+        for v in PLAN.model_variants(m)
+    ]
+
+
+def benchmark_verdicts(wildcards):
+    """Primary-variant verdicts of every model on one benchmark (drill-down)."""
+    primary = PLAN.primary.name
+    return [
+        VERDICTS_PATH.format(model=m, benchmark=wildcards.benchmark, variant=primary)
+        for m, b in PLAN.pairs()
+        if b == wildcards.benchmark
+    ]
+
+
+def model_primary_verdicts(wildcards):
+    """Primary-variant verdicts of one model on each of its benchmarks (length plots)."""
+    primary = PLAN.primary.name
+    return [
+        VERDICTS_PATH.format(model=wildcards.model, benchmark=b, variant=primary)
+        for b in PLAN.model_benchmarks(wildcards.model)
+    ]
+
+
+def benchmark_metrics(wildcards):
+    """Primary-variant metrics of every model on one benchmark (pass@k plots)."""
+    primary = PLAN.primary.name
+    return [
+        METRICS_PATH.format(model=m, benchmark=wildcards.benchmark, variant=primary)
+        for m, b in PLAN.pairs()
+        if b == wildcards.benchmark
+    ]
+
+
+def primary_variant(wildcards=None):
+    """Settings of the plots that show only the primary grading variant."""
+    return canonical_json({"variants": [PLAN.primary.name], "version": REPORT_VERSION})
+
+
+def all_manifests(wildcards=None):
+    return [
+        MANIFEST_PATH.format(model=m)
+        for m, s in PLAN.all_models.items()
+        if s.local_weights
+    ]
+
+
+def all_benchmarks(wildcards=None):
+    return expand(BENCHMARK_PATH, benchmark=PLAN.benchmarks)
+
+
+def benchmark_scores(benchmark):
+    return [
+        SCORES_PATH.format(model=m, benchmark=b)
+        for m, b in PLAN.pairs()
+        if b == benchmark
+    ]
+
+
+# ---------------------------------------------------------------- targets
+
+
+def plot_targets():
+    out = expand(PLOT_PASS_AT_K_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
+    out += expand(PLOT_LENGTHS_PATH, model=PLAN.models, ext=PLOT_FORMATS)
+    if STEP_PLOTS:
+        out += expand(PLOT_STEPS_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
+    return out
+
+
+def documented_outputs():
+    """Every per-(model, benchmark) file the README documents, so that one that goes
+    missing (a killed --forcerun, a deleted shard) is rebuilt by the next run."""
+    out = []
+    for m, b in PLAN.pairs():
+        n = PLAN.benchmarks[b].n_shards
+        out += expand(GENERATIONS_PATH, model=m, benchmark=b, shard=range(n))
+        for v in PLAN.model_variants(m):
+            if not PLAN.variants[v].provided:
+                out += expand(
+                    RULE_GRADES_PATH, model=m, benchmark=b, variant=v, shard=range(n)
+                )
+                out += [
+                    p.format(model=m, benchmark=b, variant=v)
+                    for p in (AUDIT_MD_PATH, AUDIT_JSON_PATH)
+                ]
+            out += [
+                p.format(model=m, benchmark=b, variant=v)
+                for p in (VERDICTS_PATH, METRICS_PATH, METRICS_JSON_PATH)
+            ]
+        out.append(SCORES_PATH.format(model=m, benchmark=b))
+    return out + all_manifests() + all_benchmarks()
+
+
+def final_targets():
+    return (
+        documented_outputs()
+        + expand(ACCURACY_TABLE_PATH, ext=TABLE_FORMATS)
+        + expand(SCORES_TABLE_PATH, ext=["md", "csv", "parquet"])
+        + expand(COMPARISON_PATH, comparison=COMPARISON_NAMES, ext=["md", "csv"])
+        + expand(PROBLEMS_PATH, benchmark=PLAN.benchmarks, ext=["md", "parquet"])
+        + plot_targets()
+        + [PROVENANCE_PATH]
+    )

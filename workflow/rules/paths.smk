@@ -1,0 +1,67 @@
+# Every path template of the pipeline (one place), and what each wildcard may match.
+import re
+
+MANIFEST_PATH = "results/models/{model}/manifest.json"
+TINY_WEIGHTS_PATH = "results/models/{model}/weights"
+BENCHMARK_PATH = "data/benchmarks/{benchmark}.parquet"
+GENERATIONS_PATH = "results/{model}/{benchmark}/generations/shard-{shard}.parquet"
+RULE_GRADES_PATH = (
+    "results/{model}/{benchmark}/{variant}/rule_grades/shard-{shard}.parquet"
+)
+VERDICTS_PATH = "results/{model}/{benchmark}/{variant}/verdicts.parquet"
+AUDIT_MD_PATH = "results/{model}/{benchmark}/{variant}/verifier_audit.md"
+AUDIT_JSON_PATH = "results/{model}/{benchmark}/{variant}/verifier_audit.json"
+METRICS_PATH = "results/{model}/{benchmark}/{variant}/metrics.parquet"
+METRICS_JSON_PATH = "results/{model}/{benchmark}/{variant}/metrics.json"
+SCORES_PATH = "results/{model}/{benchmark}/scores.parquet"
+ACCURACY_TABLE_PATH = "results/tables/accuracy.{ext}"
+SCORES_TABLE_PATH = "results/tables/scores.{ext}"
+COMPARISON_PATH = "results/tables/{comparison}.{ext}"
+PROBLEMS_PATH = "results/problems/{benchmark}.{ext}"
+PLOT_PASS_AT_K_PATH = "results/plots/pass_at_k/{benchmark}.{ext}"
+PLOT_LENGTHS_PATH = "results/plots/lengths/{model}.{ext}"
+PLOT_STEPS_PATH = "results/plots/steps/{benchmark}.{ext}"
+PROVENANCE_PATH = "results/provenance.json"
+LOGS_DIR = "results/logs"
+RUNTIME_DIR = "results/runtime"
+# content hashes of local model folders, checked by size and mtime first
+WEIGHTS_CACHE_DIR = "results/cache/weights"
+
+TABLE_FORMATS = ["md", "csv", "tex", "parquet"]
+COMPARISON_NAMES = ["published", "paired", "variants"]
+PLOT_FORMATS = ["png", "svg"]
+
+
+def _project_file(relative):
+    """A file shipped with the project, relative to the working directory when the
+    run is inside the project (so a copied or moved run reruns nothing)."""
+    path = (PROJECT_DIR / relative).resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+PUBLISHED_PATH = _project_file("data/justrl_published.csv")
+
+
+def _alternation(names):
+    """A regex matching exactly the given names (nothing if there are none)."""
+    names = sorted(names, key=len, reverse=True)
+    return "|".join(map(re.escape, names)) if names else "(?!x)x"
+
+
+wildcard_constraints:
+    model=_alternation(PLAN.all_models),
+    benchmark=_alternation(PLAN.benchmarks),
+    variant=_alternation(PLAN.variants),
+    shard=r"0|[1-9]\d*",
+
+
+HUB_OR_LOCAL_MODELS = _alternation(PLAN.aliases("hub") + PLAN.aliases("path"))
+TINY_MODELS = _alternation(PLAN.aliases("tiny"))
+SAMPLED_MODELS = _alternation(m for m, s in PLAN.models.items() if s.generates)
+IMPORTED_MODELS = _alternation(PLAN.aliases("import"))
+GRADED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if not v.provided)
+PROVIDED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if v.provided)
+STEP_PLOTS = any(m.step is not None for m in PLAN.models.values())
