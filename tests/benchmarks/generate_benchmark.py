@@ -43,7 +43,7 @@ def main() -> None:
 
     from vllm import SamplingParams
 
-    from justeval import engine
+    from justeval.engine import vllm_engine as engine
     from justeval.engine.tiny import build_tiny_model
     from justeval.sources.benchmarks import prepare
     from justeval.stages.generate import sample_seed, user_message

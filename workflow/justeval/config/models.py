@@ -12,7 +12,6 @@ RESERVED_ALIASES = frozenset({"models", "logs", "runtime", "tables", "cache"})
 
 
 MODEL_SOURCES = ("hub", "path", "tiny", "import", "endpoint")
-IMPORT_FORMATS = ("justrl", "qwen")
 # import formats that carry their own verdicts (for the `provided` grading variant)
 FORMATS_WITH_VERDICTS = ("qwen",)
 

@@ -332,10 +332,6 @@ def as_union(value):
 # ---------------------------------------------------------------- comparing
 
 
-def kind_of(value) -> str:
-    return value[0]
-
-
 def _exprs(value):
     """Every expression tree inside a value."""
     kind = value[0]

@@ -259,19 +259,3 @@ def sort_like(frame: pd.DataFrame, problem_ids: Sequence[str]) -> pd.DataFrame:
     return frame.sort_values(
         ["problem_id", "sample_idx"], key=lambda col: col.map(order) if col.name == "problem_id" else col
     ).reset_index(drop=True)
-
-
-def identity(model: str, benchmark: str, variant: str | None = None) -> dict:
-    """The metadata entry saying which model, benchmark and grading variant a file is of."""
-    out = {"model": model, "benchmark": benchmark}
-    return out if variant is None else {**out, "variant": variant}
-
-
-def file_identity(path: str | Path) -> dict:
-    """The model, benchmark (and variant) a pipeline file belongs to, from its metadata."""
-    found = read_metadata(path).get("identity")
-    if not found:
-        raise DataError(
-            f"{path}: its metadata names no model and benchmark (`identity`); rerun the stage that wrote it"
-        )
-    return found

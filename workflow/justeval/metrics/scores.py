@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from justeval.io.parquet import DataError
+from justeval.metrics.verifier import verifier_counts
 
 Z95 = 1.959963984540054
 
@@ -181,7 +182,7 @@ def score(
     truncated = v["finish_reason"] == "length"
     tokens, unit = lengths(v)
     right, wrong = _length_stats(tokens[v["correct"]]), _length_stats(tokens[~v["correct"]])
-    sent = v["sent_to_verifier"]
+    verifier = verifier_counts(v)
     row = {
         "model": model,
         "benchmark": benchmark,
@@ -196,11 +197,11 @@ def score(
         "bootstrap_ci_high": 100.0 * boot_hi,
         "n_responses": len(v),
         "n_correct": int(v["correct"].sum()),
-        "n_rule_correct": int(v["rule_correct"].sum()),
-        "n_sent_to_verifier": int(sent.sum()),
-        "n_verifier_recovered": int((v["correct"] & ~v["rule_correct"]).sum()),
-        "n_verifier_invalid": int((v["verifier_verdict"] == "C").sum()),
-        "n_verifier_unparsed": int((v["verifier_verdict"] == "unparsed").sum()),
+        "n_rule_correct": verifier["rule_accepted"],
+        "n_sent_to_verifier": verifier["sent_to_verifier"],
+        "n_verifier_recovered": verifier["recovered"],
+        "n_verifier_invalid": verifier["verifier_invalid"],
+        "n_verifier_unparsed": verifier["verifier_unparsed"],
         "n_no_answer": int(v["extracted_answer"].isna().sum()),
         "no_answer_rate": 100.0 * float(v["extracted_answer"].isna().mean()),
         "n_truncated": int(truncated.sum()),

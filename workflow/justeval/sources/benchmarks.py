@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import re
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -35,6 +34,7 @@ import pyarrow.parquet as pq
 from justeval.grading.extract import last_boxed
 from justeval.io.hashing import canonical_json, sha256_text
 from justeval.io.parquet import DataError
+from justeval.io.retry import with_retries
 from justeval.io.schemas import BENCHMARK
 
 log = logging.getLogger(__name__)
@@ -62,22 +62,24 @@ def fetch(
         if not path.is_file():
             raise BenchmarkError(f"{source}: no such file")
         return path.read_bytes()
-    for attempt in range(1, attempts + 1):
+
+    def download() -> bytes:
         try:
             with urllib.request.urlopen(source, timeout=timeout) as response:
                 return response.read()
-        except OSError as exc:
-            permanent = (
-                isinstance(exc, urllib.error.HTTPError) and exc.code < 500 and exc.code not in (408, 429)
-            )
-            if permanent:
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 and exc.code not in (408, 429):  # permanent: no retry
                 raise BenchmarkError(f"{source}: download failed: {exc}") from None
-            if attempt == attempts:
-                raise BenchmarkError(f"{source}: download failed after {attempts} attempts: {exc}") from None
-            wait = backoff**attempt
-            log.warning("download of %s failed (%s); retrying in %.1f s", source, exc, wait)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+            raise
+
+    return with_retries(
+        download,
+        attempts=attempts,
+        transient=(OSError,),
+        wait=lambda n: backoff**n,
+        label=f"download of {source}",
+        give_up=lambda exc, n: BenchmarkError(f"{source}: download failed after {n} attempts: {exc}"),
+    )
 
 
 def _read_table(data: bytes, label: str) -> pa.Table:

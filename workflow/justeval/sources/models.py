@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from pathlib import Path
 
 from justeval.io.hashing import canonical_json, sha256_file, sha256_text
 from justeval.io.parquet import write_text_atomic
+from justeval.io.retry import with_retries
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +117,14 @@ def fetch_hub(repo: str, revision: str, cache_dir: str | None, attempts: int = 4
 
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     log.info("resolving %s@%s (cache: %s, offline: %s)", repo, revision, cache_dir or "default", offline)
-    for attempt in range(1, attempts + 1):
+
+    def download() -> Path:
         try:
-            path = snapshot_download(
-                repo_id=repo,
-                revision=revision,
-                cache_dir=cache_dir or None,
-                allow_patterns=HUB_PATTERNS,
+            return Path(
+                snapshot_download(
+                    repo_id=repo, revision=revision, cache_dir=cache_dir or None, allow_patterns=HUB_PATTERNS
+                )
             )
-            return Path(path)
         except LocalEntryNotFoundError:
             where = cache_dir or "the Hugging Face cache"
             raise ModelError(
@@ -138,12 +137,15 @@ def fetch_hub(repo: str, revision: str, cache_dir: str | None, attempts: int = 4
             ) from None
         except RevisionNotFoundError:
             raise ModelError(f"{repo}: no revision {revision!r} on the hub") from None
-        except (HfHubHTTPError, OSError) as exc:
-            if attempt == attempts:
-                raise ModelError(f"{repo}@{revision}: download failed {attempts} times: {exc}") from None
-            log.warning("download of %s failed (%s); retrying in %d s", repo, exc, 2**attempt)
-            time.sleep(2**attempt)
-    raise AssertionError("unreachable")
+
+    return with_retries(
+        download,
+        attempts=attempts,
+        transient=(HfHubHTTPError, OSError),
+        wait=lambda n: 2.0**n,
+        label=f"download of {repo}",
+        give_up=lambda exc, n: ModelError(f"{repo}@{revision}: download failed {n} times: {exc}"),
+    )
 
 
 def download_model(identity: dict, hub_cache: str | None) -> dict:

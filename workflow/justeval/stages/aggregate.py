@@ -11,15 +11,8 @@ from typing import Annotated
 import pandas as pd
 
 from justeval.command import Arg, command
-from justeval.io.parquet import (
-    file_identity,
-    identity,
-    read_metadata,
-    read_parquet,
-    read_shards,
-    write_parquet,
-    write_text_atomic,
-)
+from justeval.io.identity import file_identity, identity
+from justeval.io.parquet import read_metadata, read_parquet, read_shards, write_parquet, write_text_atomic
 from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS, metrics_schema
 from justeval.metrics.scores import score
 

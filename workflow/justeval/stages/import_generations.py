@@ -23,16 +23,8 @@ from typing import Annotated
 import pandas as pd
 
 from justeval.command import Arg, command
-from justeval.io.parquet import (
-    DataError,
-    file_identity,
-    identity,
-    read_metadata,
-    read_parquet,
-    read_shards,
-    sort_like,
-    write_parquet,
-)
+from justeval.io.identity import file_identity, identity
+from justeval.io.parquet import DataError, read_metadata, read_parquet, read_shards, sort_like, write_parquet
 from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS
 from justeval.sources.benchmarks import problem_id_of
 

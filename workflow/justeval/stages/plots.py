@@ -9,7 +9,8 @@ from typing import Annotated
 import pandas as pd
 
 from justeval.command import Arg, command, layout
-from justeval.io.parquet import atomic_path, file_identity, read_parquet, read_shards
+from justeval.io.identity import file_identity
+from justeval.io.parquet import atomic_path, read_parquet, read_shards
 from justeval.io.schemas import VERDICTS
 from justeval.metrics.scores import lengths
 
@@ -38,6 +39,16 @@ def _save_and_close(fig, outputs: list[str]) -> None:
         plt.close(fig)
 
 
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str, legend: bool):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    if legend:
+        ax.legend(fontsize=7)
+    return fig
+
+
 def pass_at_k_series(frame: pd.DataFrame) -> dict[str, tuple[list[int], list[float]]]:
     """model -> (k values, pass@k in %) for every metrics row, in row order."""
     series = {}
@@ -57,13 +68,7 @@ def pass_at_k_figure(metric_paths: list[str], benchmark: str, variant: str):
     for model, (ks, values) in series.items():
         ax.plot(ks, values, marker="o", label=model, gid=f"pass_at_k {model}")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("k")
-    ax.set_ylabel("pass@k (%)")
-    ax.set_title(f"{benchmark}: pass@k")
-    ax.grid(True, alpha=0.3)
-    if series:
-        ax.legend(fontsize=7)
-    return fig
+    return _finish(fig, ax, "k", "pass@k (%)", f"{benchmark}: pass@k", legend=bool(series))
 
 
 def pass_at_k_plot(metric_paths: list[str], benchmark: str, outputs: list[str], variant: str) -> None:
@@ -125,13 +130,8 @@ def steps_figure(metric_paths: list[str], benchmark: str, models: dict, variant:
         err = [[m - p[1]["sampling_ci_low"] for m, p in zip(means, points, strict=True)],
                [p[1]["sampling_ci_high"] - m for m, p in zip(means, points, strict=True)]]  # fmt: skip
         ax.errorbar(steps, means, yerr=err, marker="o", capsize=3, label=run)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("mean@N (%)")
-    ax.set_title(f"{benchmark}: accuracy by step (95 % sampling interval)")
-    ax.grid(True, alpha=0.3)
-    if runs:
-        ax.legend(fontsize=7)
-    return fig
+    title = f"{benchmark}: accuracy by step (95 % sampling interval)"
+    return _finish(fig, ax, "training step", "mean@N (%)", title, legend=bool(runs))
 
 
 def steps_plot(

@@ -15,14 +15,8 @@ import numpy as np
 import pandas as pd
 
 from justeval.command import Arg, command, layout
-from justeval.io.parquet import (
-    file_identity,
-    read_metadata,
-    read_parquet,
-    read_shards,
-    write_parquet,
-    write_text_atomic,
-)
+from justeval.io.identity import file_identity
+from justeval.io.parquet import read_metadata, read_parquet, read_shards, write_parquet, write_text_atomic
 from justeval.io.provenance import record
 from justeval.io.schemas import BENCHMARK, VERDICTS
 from justeval.metrics.formatting import accuracy_table, latex, markdown, scores_table
