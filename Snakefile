@@ -22,6 +22,7 @@ include: "workflow/rules/model_grade.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/cost.smk"
 include: "workflow/rules/targets.smk"
 
 

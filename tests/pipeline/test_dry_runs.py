@@ -9,10 +9,12 @@ from conftest import BENCHMARKS, ROOT, new_workdir, planned_jobs, run_snakemake,
 
 
 def test_default_protocol_job_counts(tmp_path):
-    """Nine benchmarks x two models: N=32 in 8 shards of 4, N=4 in one shard."""
+    """Nine benchmarks x two models: N=32 and N=4 each in one block of shard_size 32."""
     workdir = new_workdir(tmp_path)
     jobs = planned_jobs(workdir, [])
-    per_model = 6 * 8 + 3 * 1
+    per_model = 9
+    # each generate and model_grade job loads one engine (JustRL's scripts: 146 loads)
+    assert jobs["generate"] + jobs["model_grade"] == 36 <= 40
     assert jobs == {
         "download_model": 3,  # two policy models and the verifier
         "prepare_benchmark": 9,
@@ -27,6 +29,7 @@ def test_default_protocol_job_counts(tmp_path):
         "plot_pass_at_k": 9,
         "plot_lengths": 2,
         "provenance": 1,
+        "cost": 1,
         "all": 1,
     }
 
@@ -48,6 +51,7 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
         "plot_pass_at_k": 2,
         "plot_lengths": 1,
         "provenance": 1,
+        "cost": 1,
         "all": 1,
     }
 

@@ -224,6 +224,39 @@ def test_same_config_same_files(run, tmp_path):
         assert (copy_dir / t).read_bytes() == before[t], f"{t} differs after a rerun"
 
 
+def test_the_cost_table_counts_what_the_engines_did(run):
+    """One load per engine job, the tokens the generations hold, the samples sent to
+    the verifier; the totals sum the rows."""
+    workdir, _, trace = run
+    cost = pd.read_csv(workdir / "results" / "tables" / "cost.csv")
+    calls = [json.loads(line) for line in trace.read_text().splitlines()]
+    for model in MODELS:
+        for bench in BENCHES:
+            row = cost[(cost.model == model) & (cost.benchmark == bench) & (cost.stage == "generate")].iloc[0]
+            gens = pd.concat(
+                pq.read_table(
+                    workdir / "results" / model / bench / "generations" / f"shard-{s}.parquet"
+                ).to_pandas()
+                for s in range(N)
+            )
+            assert (row.jobs, row.engine_loads, row.samples) == (N, N, PROBLEMS * N)
+            assert row.completion_tokens == gens["completion_tokens"].sum() > 0
+            assert row.prompt_tokens == gens["prompt_tokens"].sum()
+            assert row.load_seconds > 0 and row.generation_seconds > 0 and row.wall_seconds > row.load_seconds
+            assert row.tokens_per_second == pytest.approx(
+                row.completion_tokens / row.generation_seconds, rel=1e-3
+            )
+            assert 0 <= row.share_of_steps_below_half_peak <= 1
+            grade = cost[(cost.model == model) & (cost.benchmark == bench) & (cost.stage == "model_grade")]
+            # `main` asks the verifier (one load), `rules` has none (no load)
+            assert grade.engine_loads.sum() == 1 and grade.jobs.sum() == 2
+    total = cost[cost.model == "all"].set_index("stage")
+    assert total.loc["generate", "engine_loads"] == sum(c["job"].startswith("generate") for c in calls)
+    assert total.loc["model_grade", "engine_loads"] == sum(c["job"].startswith("model_grade") for c in calls)
+    per_stage = cost[cost.model != "all"].groupby("stage")["completion_tokens"].sum()
+    assert (total["completion_tokens"] == per_stage).all()
+
+
 # ---------------------------------------------------------------- invalidation
 
 
@@ -247,7 +280,8 @@ AFTER_VERDICTS = {
     "all": 1,
 }
 AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
-AFTER_GENERATE = {"rule_grade": 16, "model_grade": 8, **AFTER_VERDICTS}
+# the cost table reads every engine job's measurements: it follows generate and model_grade
+AFTER_GENERATE = {"rule_grade": 16, "model_grade": 8, **AFTER_VERDICTS, "cost": 1}
 AIME24_SHA256 = hashlib.sha256((BENCHMARKS / "AIME24" / "test.parquet").read_bytes()).hexdigest()
 # everything of one model (tiny-local: 2 benchmarks x 2 shards x 2 variants)
 ONE_MODEL = {
@@ -262,6 +296,7 @@ ONE_MODEL = {
     "plot_pass_at_k": 2,
     "plot_lengths": 1,
     "provenance": 1,
+    "cost": 1,
     "all": 1,
 }
 
@@ -276,7 +311,7 @@ CHANGES = {
     "grading setting": (lambda c: c.update(rule_grade={"grader": "math_verify"}), AFTER_GENERATE),
     "verifier parse mode": (
         lambda c: c["model_grade"].update(parse="exact"),
-        {"model_grade": 4, **AFTER_MAIN_VERDICTS},
+        {"model_grade": 4, **AFTER_MAIN_VERDICTS, "cost": 1},
     ),
     "k list": (
         lambda c: c.update(aggregate={"pass_k": [1]}),
@@ -317,6 +352,7 @@ CHANGES = {
             "plot_pass_at_k": 1,
             "plot_lengths": 2,
             "provenance": 1,
+            "cost": 1,
             "all": 1,
         },
     ),
@@ -330,6 +366,7 @@ CHANGES = {
             "table": 1,
             "compare": 1,
             "provenance": 1,
+            "cost": 1,
             "all": 1,
         },
     ),

@@ -69,6 +69,7 @@ COMMANDS = {
     "drilldown": "tables",
     "provenance": "tables",
     "plot": "plots",
+    "cost": "cost",
 }
 
 

@@ -5,10 +5,11 @@ rule generate:
         model=model_manifest,
     output:
         generations=ensure(GENERATIONS_PATH, non_empty=True),
+        engine_stats=GENERATE_STATS_PATH,
     log:
         f"{LOGS_DIR}/generate/{{model}}/{{benchmark}}/shard-{{shard}}.log",
     benchmark:
-        f"{RUNTIME_DIR}/generate/{{model}}/{{benchmark}}/shard-{{shard}}.tsv"
+        GENERATE_BENCHMARK_PATH
     wildcard_constraints:
         model=SAMPLED_MODELS,
     conda:
@@ -25,4 +26,5 @@ rule generate:
         " --model-manifest {input.model:q} --model {wildcards.model:q}"
         " --shard {wildcards.shard} --shard-settings {params.generation:q}"
         " --engine-options {resources.engine:q}"
-        " --output {output.generations:q} --log {log:q}"
+        " --output {output.generations:q} --engine-stats {output.engine_stats:q}"
+        " --log {log:q}"

@@ -201,6 +201,21 @@ def documented_outputs():
     return out + all_manifests() + all_benchmarks()
 
 
+def engine_stats(wildcards=None):
+    """What every engine job (generate, model_grade) of the run wrote about its engine."""
+    out = []
+    for m, b in PLAN.pairs():
+        if PLAN.models[m].generates:
+            n = PLAN.benchmarks[b].n_shards
+            out += expand(GENERATE_STATS_PATH, model=m, benchmark=b, shard=range(n))
+        for v in PLAN.model_variants(m):
+            if not PLAN.variants[v].provided:
+                out.append(
+                    MODEL_GRADE_STATS_PATH.format(model=m, benchmark=b, variant=v)
+                )
+    return out
+
+
 def final_targets():
     return (
         documented_outputs()
@@ -210,4 +225,5 @@ def final_targets():
         + expand(PROBLEMS_PATH, benchmark=PLAN.benchmarks, ext=["md", "parquet"])
         + plot_targets()
         + [PROVENANCE_PATH]
+        + expand(COST_PATH, ext=["md", "csv"])
     )

@@ -20,10 +20,11 @@ rule model_grade:
             labels={"model": "{model}", "variant": "{variant}"},
         ),
         audit_json=AUDIT_JSON_PATH,
+        engine_stats=MODEL_GRADE_STATS_PATH,
     log:
         f"{LOGS_DIR}/model_grade/{{model}}/{{benchmark}}/{{variant}}.log",
     benchmark:
-        f"{RUNTIME_DIR}/model_grade/{{model}}/{{benchmark}}/{{variant}}.tsv"
+        MODEL_GRADE_BENCHMARK_PATH
     wildcard_constraints:
         variant=GRADED_VARIANTS,
     conda:
@@ -44,4 +45,5 @@ rule model_grade:
         " --settings {params.grading:q}"
         " --engine-options {resources.engine:q}"
         " --cache-dir {resources.cache:q} --output {output.verdicts:q}"
-        " --audit-md {output.audit_md:q} --audit-json {output.audit_json:q} --log {log:q}"
+        " --audit-md {output.audit_md:q} --audit-json {output.audit_json:q}"
+        " --engine-stats {output.engine_stats:q} --log {log:q}"

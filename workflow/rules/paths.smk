@@ -22,6 +22,21 @@ PLOT_PASS_AT_K_PATH = "results/plots/pass_at_k/{benchmark}.{ext}"
 PLOT_LENGTHS_PATH = "results/plots/lengths/{model}.{ext}"
 PLOT_STEPS_PATH = "results/plots/steps/{benchmark}.{ext}"
 PROVENANCE_PATH = "results/provenance.json"
+COST_PATH = "results/tables/cost.{ext}"
+# An engine job's Snakemake benchmark file (.tsv: wall time, memory) and what its
+# engine spent (.engine.json), side by side: the cost table reads both.
+GENERATE_BENCHMARK_PATH = (
+    "results/runtime/generate/{model}/{benchmark}/shard-{shard}.tsv"
+)
+GENERATE_STATS_PATH = (
+    "results/runtime/generate/{model}/{benchmark}/shard-{shard}.engine.json"
+)
+MODEL_GRADE_BENCHMARK_PATH = (
+    "results/runtime/model_grade/{model}/{benchmark}/{variant}.tsv"
+)
+MODEL_GRADE_STATS_PATH = (
+    "results/runtime/model_grade/{model}/{benchmark}/{variant}.engine.json"
+)
 LOGS_DIR = "results/logs"
 RUNTIME_DIR = "results/runtime"
 # content hashes of local model folders, checked by size and mtime first

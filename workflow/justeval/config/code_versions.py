@@ -32,7 +32,7 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("stages.import_generations", "sources.benchmarks", "grading.extract"),
     ),
     "rule_grade": ("stages.rule_grade", ("stages.rule_grade", "grading", "sources.benchmarks")),
-    "model_grade": ("stages.model_grade", ("stages.model_grade",)),
+    "model_grade": ("stages.model_grade", ("stages.model_grade", "metrics.verifier")),
     "provided_verdicts": (
         "stages.import_generations",
         ("stages.import_generations", "sources.benchmarks", "grading.extract"),
@@ -43,6 +43,7 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     # variant's rule grader)
     "report": ("stages.tables", ("stages.tables", "metrics", "grading")),
     "plots": ("stages.plots", ("stages.plots", "metrics")),
+    "cost": ("stages.cost", ("stages.cost", "metrics")),
 }
 
 # Modules that never decide a result, whichever stage imports them.

@@ -31,6 +31,7 @@ class RuleParams:
         }
         self.versions["aggregate"] = code_version("aggregate", package_dir)
         self.versions["report"] = code_version("report", package_dir) + code_version("plots", package_dir)
+        self.versions["cost"] = code_version("cost", package_dir)
 
     # ---------------------------------------------------------------- models and benchmarks
 
@@ -159,6 +160,11 @@ class RuleParams:
                 "report_version": self.versions["report"],
             }
         )
+
+    def cost(self, wildcards=None) -> str:
+        """The order of the cost table's rows."""
+        order = {"models": list(self.plan.models), "benchmarks": list(self.plan.benchmarks)}
+        return canonical_json({"order": order, "version": self.versions["cost"]})
 
     def primary_variant(self, wildcards=None) -> str:
         """Settings of the plots that show only the primary grading variant."""

@@ -22,7 +22,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
+from justeval.engine.stats import EngineStats
 from justeval.engine.vllm_engine import sampling_fields, trace_requests
+from justeval.io.retry import with_retries
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,8 @@ def complete(
     post_fn: Callable = post,
 ) -> Completion:
     """One completion, retried on transient failures with exponential backoff."""
-    for attempt in range(retries + 1):
+
+    def request() -> Completion:
         try:
             reply = post_fn(url, body, timeout, api_key)
             choice = reply["choices"][0]
@@ -86,38 +89,52 @@ def complete(
             if exc.code not in RETRY_STATUS:
                 detail = exc.read().decode(errors="replace")[:300]
                 raise EndpointError(f"{url}: HTTP {exc.code}: {detail}") from None
-            reason = f"HTTP {exc.code}"
+            raise _Transient(f"HTTP {exc.code}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError, KeyError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-        if attempt == retries:
-            raise EndpointError(f"{url}: gave up after {retries + 1} attempts ({reason})")
-        wait = min(backoff * 2**attempt, 60.0) * (0.5 + random.random())
-        log.warning("request failed (%s); retry %d/%d in %.1f s", reason, attempt + 1, retries, wait)
-        time.sleep(wait)
-    raise AssertionError("unreachable")
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+
+    return with_retries(
+        request,
+        attempts=retries + 1,
+        transient=(_Transient,),
+        wait=lambda n: min(backoff * 2 ** (n - 1), 60.0) * (0.5 + random.random()),
+        label="request",
+        give_up=lambda exc, n: EndpointError(f"{url}: gave up after {n} attempts ({exc})"),
+    )
 
 
-def run_requests(
-    base_url: str,
-    model: str,
+class _Transient(Exception):
+    """A failure worth another attempt (its text says why)."""
+
+
+def stream_requests(
+    server: dict,
     messages: Sequence[str],
     seeds: Sequence[int],
     settings: dict,
+    *,
+    label: str,
     keys: Sequence,
     on_finished: Callable,
-    label: str,
-    concurrency: int = 16,
-    timeout: float = 600.0,
-    retries: int = 8,
+    options: dict,
+    stats: EngineStats | None = None,
 ) -> None:
-    """Send every request (``concurrency`` at a time); ``on_finished(key, completion)``
-    is called once per request, from one thread at a time."""
+    """Send every request to ``server`` (``{"base_url", "model"}``), the engine
+    options' ``endpoint_concurrency`` at a time; ``on_finished(key, completion)`` is
+    called once per request as it finishes, from one thread at a time (the shape of
+    :func:`justeval.engine.vllm_engine.stream_requests`)."""
+    concurrency = options.get("endpoint_concurrency", 16)
+    timeout = options.get("request_timeout", 1800)
+    retries = options.get("max_retries", 8)
+    model = server["model"]
     trace_requests(label, keys)
-    url = base_url.rstrip("/") + "/chat/completions"
+    url = server["base_url"].rstrip("/") + "/chat/completions"
     api_key = os.environ.get("OPENAI_API_KEY")
     lock = threading.Lock()
     log.info("%s: %d requests to %s, %d at a time", label, len(messages), url, concurrency)
     start = time.monotonic()
+    stats = stats if stats is not None else EngineStats()
+    stats.batch_started(len(messages))
     done = 0
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         futures = {
@@ -129,9 +146,11 @@ def run_requests(
         for future in as_completed(futures):
             completion = future.result()  # an EndpointError stops the job; finished samples are kept
             with lock:
+                stats.finished(completion.prompt_tokens, completion.completion_tokens)
                 on_finished(futures[future], completion)
                 done += 1
                 if done % 50 == 0 or done == len(futures):
                     log.info(
                         "%s: %d/%d finished in %.0f s", label, done, len(futures), time.monotonic() - start
                     )
+    stats.batch_done()

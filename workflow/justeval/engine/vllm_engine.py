@@ -181,43 +181,49 @@ def trace_requests(label: str, keys: Sequence) -> None:
             fh.write(json.dumps({"job": label, "prompts": len(keys), "keys": list(keys)}) + "\n")
 
 
-def run_requests(llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence, label: str, keys: Sequence):
-    """Run all requests in ONE engine call; outputs come back in request order."""
-    trace_requests(label, keys)
-    log.info("%s: %d requests in one engine call", label, len(prompt_ids))
-    start = time.monotonic()
-    outputs = llm.generate(
-        [{"prompt_token_ids": list(ids)} for ids in prompt_ids],
-        sampling_params=list(sampling_params),
-        use_tqdm=True,
+def run_requests(
+    llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence, label: str, keys: Sequence, stats=None
+):
+    """Run all requests as ONE batch; outputs come back in request order."""
+    by_key = {}
+    stream_requests(
+        llm, prompt_ids, sampling_params, label, keys, lambda key, out: by_key.__setitem__(key, out), stats
     )
-    elapsed = time.monotonic() - start
-    tokens = sum(len(o.outputs[0].token_ids) for o in outputs)
-    log.info(
-        "%s: %d completion tokens in %.1f s (%.1f tokens/s)",
-        label,
-        tokens,
-        elapsed,
-        tokens / elapsed if elapsed else 0.0,
-    )
-    return outputs
+    return [by_key[key] for key in keys]
 
 
 def stream_requests(
-    llm, prompt_ids: Sequence[list[int]], sampling_params: Sequence, label: str, keys: Sequence, on_finished
+    llm,
+    prompt_ids: Sequence[list[int]],
+    sampling_params: Sequence,
+    label: str,
+    keys: Sequence,
+    on_finished,
+    stats=None,
 ) -> None:
     """Run all requests together (one batch, as ``generate`` would) and hand each
     output to ``on_finished(key, output)`` the moment it finishes, so that a
-    killed job keeps what it had done."""
+    killed job keeps what it had done. ``stats`` (an EngineStats) records the
+    requests in flight at every engine step and each finished request's tokens."""
+    from justeval.engine.stats import EngineStats
+
+    stats = stats if stats is not None else EngineStats()
     trace_requests(label, keys)
     log.info("%s: %d requests in one batch, streamed", label, len(prompt_ids))
     start = time.monotonic()
+    stats.batch_started(len(prompt_ids))
+
+    def finish(key, out):
+        stats.finished(len(out.prompt_token_ids or []), len(out.outputs[0].token_ids))
+        on_finished(key, out)
+
     if not hasattr(llm, "enqueue"):  # older vLLM: no streaming, results at the end
         outputs = llm.generate(
             [{"prompt_token_ids": list(ids)} for ids in prompt_ids], list(sampling_params), use_tqdm=True
         )
         for key, out in zip(keys, outputs, strict=True):
-            on_finished(key, out)
+            finish(key, out)
+        stats.batch_done()
         return
     ids = llm.enqueue(
         [{"prompt_token_ids": list(p)} for p in prompt_ids], list(sampling_params), use_tqdm=False
@@ -230,9 +236,10 @@ def stream_requests(
     last_report = start
     engine = llm.llm_engine
     while engine.has_unfinished_requests():
+        stats.step(engine.get_num_unfinished_requests())
         for out in engine.step():
             if out.finished:
-                on_finished(by_id[out.request_id], out)
+                finish(by_id[out.request_id], out)
                 done += 1
                 tokens += len(out.outputs[0].token_ids)
         now = time.monotonic()
@@ -242,6 +249,8 @@ def stream_requests(
                 tokens / max(now - start, 1e-9),
             )  # fmt: skip
             last_report = now
+    stats.batch_done()
+    log.info("%s: engine stats %s", label, json.dumps(stats.summary(), sort_keys=True))
 
 
 def shutdown(llm) -> None:

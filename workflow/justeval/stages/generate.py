@@ -10,11 +10,14 @@ import pandas as pd
 
 from justeval.command import Arg, command
 from justeval.engine import endpoint
+from justeval.engine.endpoint import Completion
 from justeval.engine.session import engine_session
+from justeval.engine.stats import EngineStats
 from justeval.engine.vllm_engine import chat_prompt_ids, sampling_fields, stream_requests
 from justeval.io.hashing import settings_hash
+from justeval.io.identity import identity
 from justeval.io.journal import Journal, journal_path
-from justeval.io.parquet import identity, read_metadata, read_parquet, sort_like, write_parquet
+from justeval.io.parquet import read_metadata, read_parquet, sort_like, write_parquet
 from justeval.io.schemas import BENCHMARK, GENERATIONS
 from justeval.sources.models import load_manifest
 
@@ -46,23 +49,18 @@ def plan_requests(
     return [(pid, i, seeds[i]) for i in range(start, stop) for pid in problem_ids]
 
 
-def _row(key, seed: int, out, model_alias: str, digest: str) -> dict:
-    pid, idx = key
+def _vllm_completion(out) -> Completion:
     completion = out.outputs[0]
-    return {
-        "problem_id": pid,
-        "sample_idx": idx,
-        "seed": seed,
-        "response": completion.text,
-        "prompt_tokens": len(out.prompt_token_ids),
-        "completion_tokens": len(completion.token_ids),
-        "finish_reason": completion.finish_reason or "unknown",
-        "model": model_alias,
-        "settings_hash": digest,
-    }
+    return Completion(
+        completion.text,
+        completion.finish_reason or "unknown",
+        len(out.prompt_token_ids),
+        len(completion.token_ids),
+    )
 
 
-def _endpoint_row(key, seed: int, completion, model_alias: str, digest: str) -> dict:
+def _row(key, seed: int, completion: Completion, model_alias: str, digest: str) -> dict:
+    """One generations row (from vLLM or an endpoint)."""
     pid, idx = key
     return {
         "problem_id": pid,
@@ -87,6 +85,7 @@ def run(
     shard_settings: Annotated[dict, Arg('JSON: {"settings": generation settings, "samples": [start, stop]}')],
     engine_options: Annotated[dict | None, Arg("throughput options (JSON); never change a sample")] = None,
     output: str,
+    engine_stats: Annotated[str | None, Arg("where to write what the engine spent (JSON)")] = None,
 ) -> None:
     engine_options = engine_options or {}
     settings = shard_settings["settings"]
@@ -116,21 +115,20 @@ def run(
     )
 
     label = f"generate {model} shard {shard}"
+    stats = EngineStats()
     problems = dict(zip(bench["problem_id"], bench["problem"], strict=True))
     if todo and server:
         seeds = {(pid, idx): seed for pid, idx, seed in todo}
-        endpoint.run_requests(
-            server["base_url"],
-            server["model"],
+        endpoint.stream_requests(
+            server,
             [user_message(settings["prompt"], problems[pid]) for pid, _, _ in todo],
             [seed for _, _, seed in todo],
             settings,
-            keys=[(pid, idx) for pid, idx, _ in todo],
-            on_finished=lambda key, c: journal.add(_endpoint_row(key, seeds[key], c, model, digest)),
             label=label,
-            concurrency=engine_options.get("endpoint_concurrency", 16),
-            timeout=engine_options.get("request_timeout", 1800),
-            retries=engine_options.get("max_retries", 8),
+            keys=[(pid, idx) for pid, idx, _ in todo],
+            on_finished=lambda key, c: journal.add(_row(key, seeds[key], c, model, digest)),
+            options=engine_options,
+            stats=stats,
         )
     elif todo:
         with engine_session(
@@ -140,6 +138,7 @@ def run(
             seed=settings["base_seed"],
             options=engine_options,
             label=label,
+            stats=stats,
         ) as (llm, tokenizer):
             prompt_ids = {
                 pid: chat_prompt_ids(tokenizer, user_message(settings["prompt"], text))
@@ -152,7 +151,10 @@ def run(
                 [sampling_params(settings, seed) for _, _, seed in todo],
                 label=label,
                 keys=[(pid, idx) for pid, idx, _ in todo],
-                on_finished=lambda key, out: journal.add(_row(key, seeds[key], out, model, digest)),
+                on_finished=lambda key, out: journal.add(
+                    _row(key, seeds[key], _vllm_completion(out), model, digest)
+                ),
+                stats=stats,
             )
 
     frame = pd.DataFrame([journal.rows[(pid, idx)] for pid, idx, _ in requests])
@@ -176,4 +178,9 @@ def run(
         },
     )
     journal.remove()
+    if engine_stats:
+        stats.write(
+            engine_stats, stage="generate", model=model, benchmark=read_metadata(benchmark)["benchmark"],
+            shard=shard, samples=len(frame),
+        )  # fmt: skip
     log.info("wrote %d samples to %s", len(frame), output)

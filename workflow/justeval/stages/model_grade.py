@@ -20,12 +20,12 @@ import pandas as pd
 
 from justeval.command import Arg, command
 from justeval.engine.session import engine_session
+from justeval.engine.stats import EngineStats
 from justeval.engine.vllm_engine import chat_prompt_ids, run_requests
 from justeval.io.hashing import canonical_json, sha256_text
+from justeval.io.identity import file_identity, identity
 from justeval.io.parquet import (
     DataError,
-    file_identity,
-    identity,
     read_metadata,
     read_parquet,
     read_shards,
@@ -34,6 +34,7 @@ from justeval.io.parquet import (
     write_text_atomic,
 )
 from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
+from justeval.metrics.verifier import verifier_counts
 from justeval.sources.models import load_manifest
 
 log = logging.getLogger(__name__)
@@ -211,14 +212,26 @@ def join_shards(generations: list[str], grades: list[str]) -> pd.DataFrame:
 
 
 def _ask_verifier(
-    manifest: dict, template: str, rows: list[dict], settings: dict, engine_options: dict, label: str
+    manifest: dict,
+    template: str,
+    rows: list[dict],
+    settings: dict,
+    engine_options: dict,
+    label: str,
+    stats: EngineStats,
 ):
     """Outputs of the verifier for ``rows`` (one engine call, on a GPU slot of its
     own, greedy), with truncation flags."""
     from vllm import SamplingParams
 
     with engine_session(
-        manifest["path"], dtype="auto", max_model_len=None, seed=0, options=engine_options, label=label
+        manifest["path"],
+        dtype="auto",
+        max_model_len=None,
+        seed=0,
+        options=engine_options,
+        label=label,
+        stats=stats,
     ) as (llm, tokenizer):
         budget = llm.llm_engine.model_config.max_model_len - settings["max_tokens"]
         prompts, truncated = [], []
@@ -230,7 +243,7 @@ def _ask_verifier(
             truncated.append(cut)
         greedy = SamplingParams(temperature=0.0, max_tokens=settings["max_tokens"])
         outputs = run_requests(
-            llm, prompts, [greedy] * len(prompts), label=label, keys=[row["id"] for row in rows]
+            llm, prompts, [greedy] * len(prompts), label=label, keys=[row["id"] for row in rows], stats=stats
         )
     return [o.outputs[0].text for o in outputs], truncated
 
@@ -250,6 +263,7 @@ def run(
     output: str,
     audit_md: str,
     audit_json: str,
+    engine_stats: Annotated[str | None, Arg("where to write what the engine spent (JSON)")] = None,
 ) -> None:
     engine_options = engine_options or {}
     cache_dir = cache_dir or None
@@ -269,6 +283,7 @@ def run(
     frame["verifier_output"] = None
     frame["input_truncated"] = False
     cached = 0
+    stats = EngineStats()
     ident = identity(**{**file_identity(generations[0]), "variant": variant})
     label = f"model_grade {ident['benchmark']}/{variant}"
     log.info(
@@ -297,7 +312,9 @@ def run(
         cached = len(rows) - len(misses)
         log.info("verifier cache: %d hits, %d to ask the engine", cached, len(misses))
         if misses:
-            texts, truncated = _ask_verifier(manifest, template, misses, settings, engine_options, label)
+            texts, truncated = _ask_verifier(
+                manifest, template, misses, settings, engine_options, label, stats
+            )
             for row, text, cut in zip(misses, texts, truncated, strict=True):
                 row["hit"] = {"output": text, "input_truncated": cut}
                 cache.put(row["key"], row["hit"])
@@ -328,24 +345,17 @@ def run(
         audit_json, json.dumps({**audit, "settings": settings}, indent=2, sort_keys=True) + "\n"
     )
     write_text_atomic(audit_md, audit_markdown(frame, audit, settings, label.split(" ", 1)[1]))
+    if engine_stats:
+        stats.write(engine_stats, stage="model_grade", **ident, samples=len(frame), sent=len(to_judge))
 
 
 # ---------------------------------------------------------------- audit
 
 
 def audit_counts(frame: pd.DataFrame, cached: int) -> dict:
-    sent = frame["sent_to_verifier"]
-    verdict = frame["verifier_verdict"]
     return {
         "samples": len(frame),
-        "rule_accepted": int(frame["rule_correct"].sum()),
-        "sent_to_verifier": int(sent.sum()),
-        "verifier_correct": int((verdict == "A").sum()),
-        "verifier_incorrect": int((verdict == "B").sum()),
-        "verifier_invalid": int((verdict == "C").sum()),
-        "verifier_unparsed": int((verdict == "unparsed").sum()),
-        "recovered": int((frame["correct"] & ~frame["rule_correct"]).sum()),
-        "rule_accepted_verifier_disagreed": int((sent & frame["rule_correct"] & (verdict != "A")).sum()),
+        **verifier_counts(frame),
         "input_truncated": int(frame["input_truncated"].sum()),
         "answered_from_cache": cached,
         "accuracy": 100.0 * float(frame["correct"].mean()) if len(frame) else 0.0,
