@@ -126,4 +126,5 @@ def test_shared_benchmarks_dry_run_with_local_source(tmp_path):
     workdir = new_workdir(tmp_path)
     configfile = write_config(tmp_path / "local.yaml", {"benchmark_source": str(BENCHMARKS)})
     jobs = planned_jobs(workdir, [configfile], "AIME24")
-    assert jobs["prepare_benchmark"] == 1 and jobs["generate"] == 16 and jobs["AIME24"] == 1
+    # N = 32 in one block of 32 per model
+    assert jobs["prepare_benchmark"] == 1 and jobs["generate"] == 2 and jobs["AIME24"] == 1

@@ -391,6 +391,7 @@ def test_another_verifier_model(run, e2e_config, tiny_models, tmp_path):
         "download_model": 1,
         "model_grade": 4,
         **AFTER_MAIN_VERDICTS,
+        "cost": 1,
     }
 
 
@@ -404,7 +405,7 @@ def test_verifier_prompt_edit(run, e2e_config, tmp_path):
     configfile = write_config(
         tmp_path / "changed.yaml", _changed(e2e_config, lambda c: c["model_grade"].update(prompt=str(prompt)))
     )
-    assert planned_jobs(run[0], [configfile]) == {"model_grade": 4, **AFTER_MAIN_VERDICTS}
+    assert planned_jobs(run[0], [configfile]) == {"model_grade": 4, **AFTER_MAIN_VERDICTS, "cost": 1}
 
 
 def test_one_benchmark_targets(run, e2e_config, tmp_path):
