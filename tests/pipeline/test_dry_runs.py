@@ -40,8 +40,8 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
     assert jobs == {
         "build_tiny_model": 2,  # the tiny policy and verifier only: no JustRL model, no CompassVerifier
         "prepare_benchmark": 2,
-        "generate": 4,
-        "rule_grade": 4,
+        "generate": 2,  # N = 2 in one block per benchmark
+        "rule_grade": 2,
         "model_grade": 2,
         "aggregate": 2,
         "collect_scores": 2,

@@ -141,6 +141,7 @@ def test_report_holds_every_table_plot_and_audit_with_its_caption(run, tmp_path)
         "results/plots/lengths/saturn-7b.png": "Response lengths",
         f"results/qwen25-math/{BENCH}/main/verifier_audit.md": "What the verifier did",
         "results/provenance.json": "config hash and git",
+        "results/tables/cost.md": "What the run spent on engines",
     }
     for path, caption in expected.items():
         assert path in results, path
