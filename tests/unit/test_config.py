@@ -263,3 +263,14 @@ def test_fill_defaults_sets_what_snakemakes_validate_sets(configs):
     assert ours == with_defaults(config)
     if configs == ["minimal"]:
         assert ours["generation"]["temperature"] == 0.7 and ours["grading_variants"]
+
+
+def test_the_sampling_keys_are_the_generation_sections_keys():
+    """One list of what changes samples: every `generation` key but shard_size, and the
+    per-model override accepts exactly those."""
+    from justeval.config.plan import SAMPLING_KEYS
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    generation = schema["$defs"]["generation"]["properties"]
+    override = schema["$defs"]["generation_override"]["properties"]
+    assert set(SAMPLING_KEYS) == set(generation) - {"shard_size"} == set(override)
