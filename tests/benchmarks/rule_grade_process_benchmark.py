@@ -13,7 +13,7 @@ command once, in a rotating order, after one warm-up round that is not counted):
 * ``python -m justeval rule-grade IN OUT --jobs 1``: justeval's grader, this tree;
 * the same with ``--grader justrl`` (JustRL's grader through the mathruler adapter);
 * the same command from committed code (``git archive --baseline-rev``), the baseline;
-* while this tree's rule-grade plumbing (rule_grade.py, parquet_io.py, the
+* while this tree's rule-grade plumbing (stages/rule_grade.py, io/parquet.py, the
   grading pool and worker) differs from the baseline's: both justeval commands
   again on the baseline's plumbing with this tree's grader logic ("old
   plumbing"), which isolates the plumbing's speed-up and must give the very
@@ -55,7 +55,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PACKAGE = ROOT / "workflow" / "justeval"
 # the files of the rule-grade plumbing; the rest of the package decides the verdicts
-PLUMBING = ["rule_grade.py", "parquet_io.py", "grading/pool.py", "grading/worker.py", "grading/runner.py"]
+PLUMBING = [
+    "stages/rule_grade.py",
+    "io/parquet.py",
+    "grading/pool.py",
+    "grading/worker.py",
+    "grading/runner.py",
+]
 
 MATH_VERIFY_SCRIPT = r'''
 """math-verify on the whole response: parse the gold and the response, verify."""
@@ -206,6 +212,9 @@ def plumbing_variant(baseline: Path, target: Path) -> bool:
     """This tree's package with the baseline's plumbing, under ``target``/justeval;
     False when the plumbing is the same (nothing to measure)."""
     old = baseline / "workflow" / "justeval"
+    if not all((old / f).is_file() for f in PLUMBING):
+        print("the baseline's package has another layout: no old-plumbing variant")
+        return False
     if all((old / f).read_bytes() == (PACKAGE / f).read_bytes() for f in PLUMBING):
         return False
     shutil.rmtree(target, ignore_errors=True)

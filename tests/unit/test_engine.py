@@ -78,7 +78,7 @@ def test_a_full_disk_is_said_before_the_engine_starts(tmp_path):
 
 def test_what_decides_a_sample_is_pinned():
     """generate's code is not in its rule's code hash (a refactor of the request path
-    must never resample; see justeval/stage_code.py), so what it decides is pinned here:
+    must never resample; see justeval/config/code_versions.py), so what it decides is pinned here:
     changing the seed derivation or the prompt construction fails this test instead of
     silently leaving stale samples."""
     import hashlib

@@ -1,6 +1,6 @@
 """Column schemas of the Parquet files that flow between the stages.
 
-Every file is written through :func:`justeval.parquet_io.write_parquet`, which
+Every file is written through :func:`justeval.io.parquet.write_parquet`, which
 casts to these schemas, so a file on disk always has exactly these columns in
 this order. The README documents them for users.
 """
