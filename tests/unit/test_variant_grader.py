@@ -121,7 +121,7 @@ def test_drilldown_groups_answers_with_the_primary_grader(run_dir, grader, group
         verdicts=[str(verdicts)],
         settings={"grader": grader, "timeout": 5.0},
         parquet=str(out_parquet),
-        markdown=str(out_md),
+        markdown_out=str(out_md),
     )
     table = read_parquet(out_parquet)
     assert table["M answers"].tolist() == [groups]

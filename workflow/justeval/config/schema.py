@@ -6,6 +6,7 @@ Imported by the Snakefile at parse time (every SLURM job parses it again).
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from pathlib import Path
 
@@ -48,7 +49,10 @@ def _short_message(error) -> str:
     return f"{where}: {error.message}"
 
 
+@functools.lru_cache(maxsize=4)
 def load_schema(schema_path: str | Path) -> dict:
+    """The schema, read once per process (every check at parse time uses it; none
+    changes it)."""
     import yaml
 
     with open(schema_path) as fh:

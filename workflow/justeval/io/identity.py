@@ -14,6 +14,11 @@ def identity(model: str, benchmark: str, variant: str | None = None) -> dict:
     return out if variant is None else {**out, "variant": variant}
 
 
+def variant_identity(path: str | Path, variant: str) -> dict:
+    """The identity of a file made from ``path`` (generations) for grading ``variant``."""
+    return identity(**{**file_identity(path), "variant": variant})
+
+
 def file_identity(path: str | Path) -> dict:
     """The model, benchmark (and variant) a pipeline file belongs to, from its metadata."""
     found = read_metadata(path).get("identity")

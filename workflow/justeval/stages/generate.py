@@ -100,11 +100,12 @@ def run(
         {"settings": settings, "samples": [start, stop], "weights": manifest.get("weights_sha256")},
     )
     todo = [r for r in requests if not journal.done((r[0], r[1]))]
+    bench_meta = read_metadata(benchmark)
     log.info(
         "%s / %s shard %d: samples %d..%d of %d problems = %d requests, %d already in the journal "
         "(settings %s)",
         model,
-        read_metadata(benchmark).get("benchmark", benchmark),
+        bench_meta.get("benchmark", benchmark),
         shard,
         start,
         stop - 1,
@@ -165,7 +166,7 @@ def run(
         GENERATIONS,
         metadata={
             "stage": "generate",
-            "identity": identity(model, read_metadata(benchmark)["benchmark"]),
+            "identity": identity(model, bench_meta["benchmark"]),
             "model": model,
             "shard": shard,
             "samples": [start, stop],
@@ -174,13 +175,13 @@ def run(
             "model_manifest": {
                 k: manifest.get(k) for k in ("identity", "resolved_revision", "weights_sha256")
             },
-            "benchmark": read_metadata(benchmark),
+            "benchmark": bench_meta,
         },
     )
     journal.remove()
     if engine_stats:
         stats.write(
-            engine_stats, stage="generate", model=model, benchmark=read_metadata(benchmark)["benchmark"],
+            engine_stats, stage="generate", model=model, benchmark=bench_meta["benchmark"],
             shard=shard, samples=len(frame),
         )  # fmt: skip
     log.info("wrote %d samples to %s", len(frame), output)

@@ -23,7 +23,7 @@ from typing import Annotated
 import pandas as pd
 
 from justeval.command import Arg, command
-from justeval.io.identity import file_identity, identity
+from justeval.io.identity import identity, variant_identity
 from justeval.io.parquet import DataError, read_metadata, read_parquet, read_shards, sort_like, write_parquet
 from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS
 from justeval.sources.benchmarks import problem_id_of
@@ -210,7 +210,7 @@ def provided_verdicts(
         VERDICTS,
         metadata={
             "stage": "provided_verdicts",
-            "identity": identity(**{**file_identity(generations[0]), "variant": variant}),
+            "identity": variant_identity(generations[0], variant),
             "source": source,
         },
     )

@@ -23,7 +23,7 @@ from justeval.engine.session import engine_session
 from justeval.engine.stats import EngineStats
 from justeval.engine.vllm_engine import chat_prompt_ids, run_requests
 from justeval.io.hashing import canonical_json, sha256_text
-from justeval.io.identity import file_identity, identity
+from justeval.io.identity import variant_identity
 from justeval.io.parquet import (
     DataError,
     read_metadata,
@@ -284,7 +284,7 @@ def run(
     frame["input_truncated"] = False
     cached = 0
     stats = EngineStats()
-    ident = identity(**{**file_identity(generations[0]), "variant": variant})
+    ident = variant_identity(generations[0], variant)
     label = f"model_grade {ident['benchmark']}/{variant}"
     log.info(
         "%d of %d samples go to the verifier (scope %s)", len(to_judge), len(frame), settings.get("scope")

@@ -161,22 +161,23 @@ def run(
     table = pa.Table.from_arrays(columns, names=RULE_GRADES.names)  # write_parquet casts
     statuses = Counter(grades["status"].to_pylist()).most_common()
     log.info("statuses: %s", dict(statuses))
+    gens_meta = read_metadata(generations)
     write_parquet(
         table,
         output,
         RULE_GRADES,
         metadata={
             "stage": "rule_grade",
-            **_identity(generations, variant),
+            **_identity(gens_meta, variant),
             "settings": settings,
-            "generations": read_metadata(generations).get("settings_hash"),
+            "generations": gens_meta.get("settings_hash"),
         },
     )
 
 
-def _identity(generations: str, variant: str | None) -> dict:
-    """The shard's model and benchmark (from its generations) and grading variant."""
-    found = read_metadata(generations).get("identity")
+def _identity(gens_meta: dict, variant: str | None) -> dict:
+    """The shard's model and benchmark (from its generations' metadata) and grading variant."""
+    found = gens_meta.get("identity")
     return {"identity": {**found, "variant": variant}} if found and variant else {}
 
 

@@ -20,7 +20,6 @@ from justeval.io.parquet import read_metadata, read_parquet, read_shards, write_
 from justeval.io.provenance import record
 from justeval.io.schemas import BENCHMARK, VERDICTS
 from justeval.metrics.formatting import accuracy_table, latex, markdown, scores_table
-from justeval.metrics.formatting import markdown as to_markdown
 from justeval.metrics.scores import clusters
 
 log = logging.getLogger(__name__)
@@ -292,7 +291,7 @@ def run_drilldown(
     verdicts: Annotated[list[str], Arg("the primary variant's verdicts of every model")],
     settings: Annotated[dict, Arg("JSON: the grader that groups answers")],
     parquet: str,
-    markdown: str,
+    markdown_out: Annotated[str, Arg(flag="--markdown")],
 ) -> None:
     """Each problem's accuracy per model and its distinct final answers with counts
     (answers that ``settings["grader"]``, the primary variant's rule grader, calls
@@ -325,14 +324,15 @@ def run_drilldown(
         table[f"{model} accuracy"] = acc
         table[f"{model} answers"] = answers
         md_rows.append(model)
-    write_parquet(table, parquet, metadata={"stage": "drilldown", "benchmark": read_metadata(benchmark)})
+    bench_meta = read_metadata(benchmark)
+    write_parquet(table, parquet, metadata={"stage": "drilldown", "benchmark": bench_meta})
     shown = table.copy()
     for col in shown.columns:
         if col.endswith(" answers"):
             shown[col] = shown[col].str.slice(0, 120)
-    title = f"# Per-problem drill-down: {read_metadata(benchmark)['benchmark']}\n\n"
+    title = f"# Per-problem drill-down: {bench_meta['benchmark']}\n\n"
     note = "Accuracy (%) per model on each problem and its distinct final answers with counts.\n\n"
-    write_text_atomic(markdown, title + note + to_markdown(shown))
+    write_text_atomic(markdown_out, title + note + markdown(shown))
 
 
 # ---------------------------------------------------------------- provenance
