@@ -40,7 +40,9 @@ def _journal_rows(path) -> list[dict]:
     if not path.exists():
         return []
     rows = []
-    for line in path.read_text().splitlines()[1:]:
+    # split on "\n" only, as the journal does: a response may hold \x85 or \u2028,
+    # which str.splitlines() would also cut at
+    for line in path.read_text(encoding="utf-8").split("\n")[1:]:
         try:
             rows.append(json.loads(line))
         except ValueError:
@@ -76,6 +78,8 @@ def test_a_killed_shard_resumes_without_asking_again(tmp_path, tiny_models):
 
     run_snakemake(workdir, "--unlock", configfiles=[configfile], env=env)
     run_snakemake(workdir, "--cores", "2", "--rerun-incomplete", SHARD, configfiles=[configfile], env=env)
+    log = (workdir / "results/logs/generate/tiny/AIME24/shard-0.log").read_text()
+    assert f"resuming with {len(before)} finished samples" in log, log[-3000:]
     calls = [json.loads(line) for line in trace.read_text().splitlines()][1:]
     asked = {tuple(k) for c in calls for k in c["keys"]}
     assert not asked & set(before), "a journaled sample was requested again"

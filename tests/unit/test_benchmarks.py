@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pandas as pd
 import pyarrow as pa
@@ -149,6 +150,20 @@ def test_jsonl_source(tmp_path):
     frame, meta = prepare("J", str(path), None, None)
     assert frame.problem_id.tolist() == ["J-7"] and frame.answer.tolist() == ["2"]
     assert meta["layout"] == "matharena"
+
+
+def test_jsonl_lines_end_only_at_newline(tmp_path):
+    # JSON may hold U+2028, U+0085 or a form feed unescaped inside a string;
+    # str.splitlines() would cut the record there
+    path = tmp_path / "b.jsonl"
+    texts = ["Let\u2028x = 1.", "Find\x85y.", "Page\x0cbreak"]
+    path.write_text(
+        "".join(json.dumps({"problem_idx": i, "problem": t, "answer": "1"}, ensure_ascii=False) + "\n"
+                for i, t in enumerate(texts)),
+        encoding="utf-8",
+    )  # fmt: skip
+    frame, _ = prepare("J", str(path), None, None)
+    assert frame.problem.tolist() == texts
 
 
 @pytest.fixture

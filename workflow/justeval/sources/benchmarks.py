@@ -86,7 +86,9 @@ def _read_table(data: bytes, label: str) -> pa.Table:
     name = label.lower().split("?")[0]
     try:
         if name.endswith((".jsonl", ".json")):
-            rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+            # records end at "\n" only: str.splitlines() also cuts at U+2028, U+0085,
+            # form feeds..., which JSON may hold unescaped inside a string
+            rows = [json.loads(line) for line in data.decode("utf-8").split("\n") if line.strip()]
             return pa.Table.from_pylist(rows)
         return pq.read_table(io.BytesIO(data))
     except (pa.ArrowInvalid, OSError, ValueError) as exc:
