@@ -203,7 +203,9 @@ def test_tables(run):
 
 
 def test_same_config_same_files(run, tmp_path):
-    """Rerunning a generate and a model_grade job gives byte-identical Parquet files."""
+    """Rerunning a generate and a model_grade job gives byte-identical Parquet files,
+    with vLLM's engine core in a child process this time (in the job's process
+    in the first run, as on every CPU host by default)."""
     workdir, configfile, _ = run
     copy_dir = tmp_path / "copy"
     shutil.copytree(workdir, copy_dir, symlinks=True)
@@ -218,7 +220,13 @@ def test_same_config_same_files(run, tmp_path):
     assert planned_jobs(copy_dir, [copy_dir / configfile.name]) == {}
     manifest = json.loads((copy_dir / "results" / "models" / "tiny-hub" / "manifest.json").read_text())
     assert not manifest["path"].startswith(str(workdir))
-    run_snakemake(copy_dir, "--cores", "2", "--force", *targets, configfiles=[copy_dir / configfile.name])
+    env = snakemake_env(VLLM_ENABLE_V1_MULTIPROCESSING="1")
+    run_snakemake(
+        copy_dir, "--cores", "2", "--force", *targets, configfiles=[copy_dir / configfile.name], env=env
+    )
+    job_log = "results/logs/generate/tiny-hub/AIME24/shard-1.log"
+    assert "(EngineCore pid=" not in (workdir / job_log).read_text()  # in-process by default on CPU
+    assert "(EngineCore pid=" in (copy_dir / job_log).read_text()  # the user's export wins
     for t in targets:
         assert (copy_dir / t).stat().st_mtime_ns != (workdir / t).stat().st_mtime_ns, f"{t} was not rerun"
         assert (copy_dir / t).read_bytes() == before[t], f"{t} differs after a rerun"
@@ -305,7 +313,14 @@ CHANGES = {
     # a pin only checks: adding the right one reruns nothing
     "a correct sha256 pin": (lambda c: c["benchmarks"][0].update(sha256=AIME24_SHA256), {}),
     "engine throughput settings": (
-        lambda c: c.update(engine={"max_num_seqs": 4, "gpu_memory_utilization": 0.3, "enforce_eager": True}),
+        lambda c: c.update(
+            engine={
+                "max_num_seqs": 4,
+                "gpu_memory_utilization": 0.3,
+                "enforce_eager": True,
+                "in_process": False,
+            }
+        ),
         {},
     ),
     "grading setting": (lambda c: c.update(rule_grade={"grader": "math_verify"}), AFTER_GENERATE),

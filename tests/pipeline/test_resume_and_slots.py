@@ -52,7 +52,9 @@ def _journal_rows(path) -> list[dict]:
 
 def test_a_killed_shard_resumes_without_asking_again(tmp_path, tiny_models):
     workdir = new_workdir(tmp_path / "run")
-    configfile = write_config(workdir / "c.yaml", _config(tiny_models, engine={"max_num_seqs": 4}))
+    configfile = write_config(
+        workdir / "c.yaml", _config(tiny_models, engine={"max_num_seqs": 4, "in_process": False})
+    )
     trace = tmp_path / "trace.jsonl"
     env = snakemake_env(JUSTEVAL_ENGINE_TRACE=str(trace))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--configfile", str(configfile),
@@ -66,6 +68,8 @@ def test_a_killed_shard_resumes_without_asking_again(tmp_path, tiny_models):
         assert time.monotonic() < deadline, "no samples were journaled"
         time.sleep(0.2)
     group = [p for p in psutil.process_iter(["pid"]) if _in_group(p, proc.pid)]
+    # the engine core runs in a child process here, as on GPUs: all of them must go
+    assert any(p.name().startswith("VLLM::") for p in group if p.is_running()), [p.name() for p in group]
     os.killpg(proc.pid, signal.SIGKILL)  # the whole group: snakemake, the job, the engine
     proc.wait()
     psutil.wait_procs(group, timeout=30)

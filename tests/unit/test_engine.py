@@ -30,6 +30,19 @@ def test_explicit_options_and_extra():
     assert kw["dtype"] == "bfloat16"
 
 
+@pytest.mark.parametrize(
+    ("option", "cpu", "expected"),
+    [(None, True, "0"), (None, False, "1"), (False, True, "1"), (True, False, "0")],
+)
+def test_where_the_engine_core_runs(monkeypatch, option, cpu, expected):
+    from justeval.engine.vllm_engine import MULTIPROCESSING_ENV, engine_process_env
+
+    monkeypatch.delenv(MULTIPROCESSING_ENV, raising=False)
+    assert engine_process_env({"in_process": option}, cpu=cpu) == {MULTIPROCESSING_ENV: expected}
+    monkeypatch.setenv(MULTIPROCESSING_ENV, "1")  # what the user exported wins
+    assert engine_process_env({"in_process": option}, cpu=cpu) == {}
+
+
 def test_a_full_disk_is_said_before_the_engine_starts(tmp_path):
     """A real 1 MB filesystem filled to the brim, when this machine lets us mount one;
     otherwise a threshold above the real free space (the same code path)."""

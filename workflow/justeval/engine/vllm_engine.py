@@ -68,6 +68,23 @@ def engine_kwargs(
     return kwargs
 
 
+MULTIPROCESSING_ENV = "VLLM_ENABLE_V1_MULTIPROCESSING"
+
+
+def engine_process_env(options: dict, *, cpu: bool) -> dict[str, str]:
+    """The environment that puts vLLM's engine core in this process or a child.
+
+    ``in_process`` null means: in-process on CPU (a child process there costs a
+    second import of torch and vLLM and a slow shutdown), a child on GPUs. A
+    value the user exported themselves wins."""
+    if MULTIPROCESSING_ENV in os.environ:
+        return {}
+    in_process = options.get("in_process")
+    if in_process is None:
+        in_process = cpu
+    return {MULTIPROCESSING_ENV: "0" if in_process else "1"}
+
+
 class EngineError(RuntimeError):
     """The engine could not start, with the reason in one line."""
 
@@ -137,7 +154,9 @@ def load_engine(model_path: str, *, dtype: str, max_model_len: int | None, seed:
     kwargs = engine_kwargs(
         model_path, dtype=dtype, max_model_len=max_model_len, seed=seed, options=options, cpu=cpu
     )
-    log.info("loading vLLM engine on %s: %s", "CPU" if cpu else "GPU", kwargs)
+    process_env = engine_process_env(options, cpu=cpu)
+    os.environ.update(process_env)  # read by vLLM when the engine is built
+    log.info("loading vLLM engine on %s: %s %s", "CPU" if cpu else "GPU", kwargs, process_env)
     start = time.monotonic()
     try:
         llm = LLM(**kwargs)
