@@ -23,7 +23,7 @@ from justeval.config.schema import (
     fill_defaults,
 )
 from justeval.io.hashing import canonical_json, settings_hash
-from justeval.sources.benchmarks import BenchmarkError, check_pin
+from justeval.sources.locations import BenchmarkError, check_pin
 
 CONFIG_SCHEMA = PACKAGE_DIR / "schemas" / "config.schema.yaml"
 

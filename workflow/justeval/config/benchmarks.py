@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from justeval.sources.benchmarks import is_url
+from justeval.sources.locations import is_url
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,9 @@ def load_schema(schema_path: str | Path) -> dict:
     changes it)."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: 10x faster
     with open(schema_path) as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=loader)  # noqa: S506 (a safe loader)
 
 
 def schema_errors(config: dict, schema: dict) -> list[str]:

@@ -21,7 +21,6 @@ import hashlib
 import io
 import json
 import logging
-import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -33,21 +32,13 @@ import pyarrow.parquet as pq
 
 from justeval.grading.extract import last_boxed
 from justeval.io.hashing import canonical_json, sha256_text
-from justeval.io.parquet import DataError
 from justeval.io.retry import with_retries
 from justeval.io.schemas import BENCHMARK
+from justeval.sources.locations import BenchmarkError, is_url
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_ATTEMPTS = 4
-
-
-def is_url(source: str) -> bool:
-    return bool(re.match(r"^[a-z][a-z0-9+.-]*://", source)) and not source.startswith("file://")
-
-
-class BenchmarkError(DataError):
-    """A benchmark file that cannot be used; names the file, row and column."""
 
 
 # ---------------------------------------------------------------- reading
@@ -269,37 +260,6 @@ def prepare(name: str, source: str, limit: int | None, sha256: str | None) -> tu
         "content_sha256": content_hash(frame),
     }
     return frame, metadata
-
-
-def check_pin(name: str, source: str, sha256: str | None, prepared: str | Path) -> None:
-    """Check a benchmark's sha256 pin before any job runs (raises BenchmarkError).
-
-    A pin only checks: it is not part of what the prepared file depends on, so
-    adding the right pin reruns nothing. A local source is hashed here; a URL
-    source is checked against the hash recorded in the prepared file (or, when
-    there is none yet, by prepare_benchmark after the download). Nothing is
-    deleted before a wrong pin is reported.
-    """
-    if sha256 is None:
-        return
-    where = f"benchmarks: {name}: sha256"
-    if not is_url(source):
-        from justeval.io.hashing import sha256_file
-
-        actual = sha256_file(source)
-        if actual != sha256:
-            raise BenchmarkError(f"{where}: {source} has sha256 {actual}, the config pins {sha256}")
-        return
-    prepared = Path(prepared)
-    if prepared.exists():
-        from justeval.io.parquet import read_metadata
-
-        actual = read_metadata(prepared).get("source_sha256")
-        if actual != sha256:
-            raise BenchmarkError(
-                f"{where}: {prepared} was prepared from {source} with sha256 {actual}, the config pins "
-                f"{sha256}; delete {prepared} to download it again"
-            )
 
 
 def problem_texts(path: str | Path) -> list[str]:
