@@ -23,6 +23,7 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/cost.smk"
+include: "workflow/rules/overlap.smk"
 include: "workflow/rules/targets.smk"
 
 

@@ -285,6 +285,7 @@ AFTER_VERDICTS = {
     "plot_pass_at_k": 2,
     "plot_lengths": 2,
     "provenance": 1,
+    "overlap": 1,  # accuracy with and without overlapping problems, from main's verdicts
     "all": 1,
 }
 AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
@@ -305,6 +306,7 @@ ONE_MODEL = {
     "plot_lengths": 1,
     "provenance": 1,
     "cost": 1,
+    "overlap": 1,
     "all": 1,
 }
 
@@ -368,6 +370,7 @@ CHANGES = {
             "plot_lengths": 2,
             "provenance": 1,
             "cost": 1,
+            "overlap": 1,
             "all": 1,
         },
     ),
@@ -386,6 +389,21 @@ CHANGES = {
         },
     ),
 }
+
+
+# the overlap stage's settings and training list change the overlap tables only
+CHANGES["overlap threshold"] = (
+    lambda c: c.update(overlap={"threshold": 0.8, "ngram": 4}),
+    {"overlap": 1, "all": 1},
+)
+CHANGES["a training set to check"] = (
+    lambda c: c.update(
+        overlap={
+            "train": [{"name": "amc", "path": str(BENCHMARKS / "AMC23" / "test.parquet"), "column": "prompt"}]
+        }
+    ),
+    {"overlap": 1, "all": 1},
+)
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
@@ -500,3 +518,47 @@ def test_a_missing_intermediate_is_rebuilt(run, tmp_path):
     assert jobs["rule_grade"] == 1 and jobs["model_grade"] == 1 and jobs["all"] == 1
     assert "generate" not in jobs
     assert planned_jobs(workdir, [configfile]) == {}
+
+
+def test_overlap_with_planted_training_copies(run, e2e_config, tmp_path):
+    """A training file holding a respelled copy of AIME24's second problem (the one
+    tiny-local solves) and of nothing else: the overlap tables name that pair, and
+    tiny-local's AIME24 accuracy without it drops from 33.33 to 0. Only the
+    overlap stage runs."""
+    workdir, _, _ = run
+    copy_dir = tmp_path / "copy"
+    shutil.copytree(workdir, copy_dir, symlinks=True)
+    bench = (
+        pq.read_table(workdir / "data" / "benchmarks" / "AIME24.parquet").to_pandas().set_index("problem_id")
+    )
+    hmmt = pq.read_table(workdir / "data" / "benchmarks" / "HMMT25.parquet").to_pandas()
+    copied = bench.loc["AIME24-1", "problem"].replace("\\frac", "\\dfrac").replace(" ", "  ")
+    train = tmp_path / "train.jsonl"
+    rows = [
+        {"prompt": [{"role": "user", "content": copied}]},
+        {"prompt": "Compute the sum of all primes below 10."},
+    ]
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = _changed(
+        e2e_config,
+        lambda c: c.update(overlap={"train": [{"name": "dapo", "path": str(train), "column": "prompt"}]}),
+    )
+    configfile = write_config(copy_dir / "overlap.yaml", config)
+    assert planned_jobs(copy_dir, [configfile]) == {"overlap": 1, "all": 1}
+    run_snakemake(copy_dir, "--cores", "2", configfiles=[configfile])
+    tables = copy_dir / "results" / "tables"
+    summary = pd.read_csv(tables / "overlap_summary.csv").set_index("benchmark")
+    assert summary.loc["AIME24", "dapo"] == 1 and summary.loc["HMMT25", "dapo"] == 0
+    assert summary.loc["AIME24", "problems"] == PROBLEMS == len(hmmt)
+    pairs = pd.read_csv(tables / "overlap.csv")
+    assert pairs[["benchmark", "problem_id", "other", "other_id"]].values.tolist() == [
+        ["AIME24", "AIME24-1", "dapo", 0]
+    ]
+    assert 0.5 <= pairs.loc[0, "score"] <= 1
+    md = (tables / "overlap.md").read_text()
+    assert "AIME24-1" in md and "Accuracy without the problems the training data holds" in md
+    # the accuracy rows: tiny-local solves only AIME24-1, so without it nothing is left solved
+    text = md.split("## Accuracy without")[1].split("## Pairs")[0]
+    row = next(line for line in text.splitlines() if "tiny-local" in line and "AIME24" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:6] == ["tiny-local", "AIME24", "3", "1", "33.33", "0.00"]

@@ -66,10 +66,12 @@ COMMANDS = {
     "collect-scores": "aggregate",
     "table": "tables",
     "compare": "tables",
+    "sweep-table": "tables",
     "drilldown": "tables",
     "provenance": "tables",
     "plot": "plots",
     "cost": "cost",
+    "overlap": "overlap",
 }
 
 

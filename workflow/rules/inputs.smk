@@ -104,6 +104,28 @@ def all_metrics(wildcards=None):
     ]
 
 
+def stepped_verdicts(wildcards=None):
+    """The primary variant's verdicts of every checkpoint that has a step."""
+    return [
+        VERDICTS_PATH.format(model=m, benchmark=b, variant=PLAN.primary.name)
+        for m, b in PLAN.pairs()
+        if PLAN.models[m].step is not None
+    ]
+
+
+def primary_verdicts(wildcards=None):
+    """The primary variant's verdicts of every (model, benchmark)."""
+    return [
+        VERDICTS_PATH.format(model=m, benchmark=b, variant=PLAN.primary.name)
+        for m, b in PLAN.pairs()
+        if PLAN.primary.name in PLAN.model_variants(m)
+    ]
+
+
+def overlap_training_files(wildcards=None):
+    return [t["path"] for t in config["overlap"]["train"]]
+
+
 def all_verdicts(wildcards=None):
     return [
         VERDICTS_PATH.format(model=m, benchmark=b, variant=v)
@@ -226,4 +248,10 @@ def final_targets():
         + plot_targets()
         + [PROVENANCE_PATH]
         + expand(COST_PATH, ext=["md", "csv"])
+        + (expand(SWEEP_TABLE_PATH, ext=["md", "csv"]) if STEP_PLOTS else [])
+        + (
+            expand(OVERLAP_PATH, ext=["md", "csv"]) + [OVERLAP_SUMMARY_PATH]
+            if config["overlap"]["enabled"]
+            else []
+        )
     )

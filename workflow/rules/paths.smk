@@ -23,6 +23,9 @@ PLOT_LENGTHS_PATH = "results/plots/lengths/{model}.{ext}"
 PLOT_STEPS_PATH = "results/plots/steps/{benchmark}.{ext}"
 PROVENANCE_PATH = "results/provenance.json"
 COST_PATH = "results/tables/cost.{ext}"
+SWEEP_TABLE_PATH = "results/tables/sweep.{ext}"
+OVERLAP_PATH = "results/tables/overlap.{ext}"
+OVERLAP_SUMMARY_PATH = "results/tables/overlap_summary.csv"
 # An engine job's Snakemake benchmark file (.tsv: wall time, memory) and what its
 # engine spent (.engine.json), side by side: the cost table reads both.
 GENERATE_BENCHMARK_PATH = (

@@ -64,6 +64,29 @@ rule compare:
         " --csv {output.csv:q} --log {log:q}"
 
 
+rule sweep_table:
+    """A training run's checkpoints: accuracy by step, Δ against the first one."""
+    input:
+        verdicts=stepped_verdicts,
+    output:
+        markdown=report(
+            SWEEP_TABLE_PATH.format(ext="md"),
+            caption="../report/sweep.rst",
+            category="Tables",
+        ),
+        csv=SWEEP_TABLE_PATH.format(ext="csv"),
+    log:
+        f"{LOGS_DIR}/sweep_table.log",
+    localrule: True
+    conda:
+        "../../envs/grading.yaml"
+    params:
+        layout=PARAMS.layout,
+    shell:
+        "python -m justeval sweep-table --verdicts {input.verdicts:q} --settings {params.layout:q}"
+        " --markdown {output.markdown:q} --csv {output.csv:q} --log {log:q}"
+
+
 rule drilldown:
     """Each problem of a benchmark: every model's accuracy and distinct answers."""
     input:

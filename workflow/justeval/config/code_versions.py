@@ -44,6 +44,8 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     "report": ("stages.tables", ("stages.tables", "metrics", "grading")),
     "plots": ("stages.plots", ("stages.plots", "metrics")),
     "cost": ("stages.cost", ("stages.cost", "metrics")),
+    # the normalisation, n-grams and exact score (datasketch's version is in provenance)
+    "overlap": ("stages.overlap", ("stages.overlap", "metrics")),
 }
 
 # Modules that never decide a result, whichever stage imports them.
@@ -53,6 +55,7 @@ NOT_DECIDING: dict[str, str] = {
     "io": "reads and writes files, hashes settings, journals, provenance: what is written is the stage's",
     "command": "declares the stages' command lines",
     "sources.models": "reads and writes model manifests; which weights were used is an input",
+    "sources.locations": "URL or local file, and the sha256 pin check: what is read is the input",
 }
 
 # Modules one stage imports without their code deciding its results.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,108 @@ def _default_alias(entry: dict) -> str | None:
     return None
 
 
+WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
+# verl's FSDP trainer checkpoint: one shard of the weights per rank, not loadable as is
+SHARDED_CHECKPOINT = re.compile(r"model_world_size_\d+_rank_\d+\.pt")
+DEFAULT_STEP_PATTERN = r"global_step_(\d+)"
+
+
+def _sharded_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.pt") if SHARDED_CHECKPOINT.fullmatch(p.name))
+
+
+def check_weights_folder(folder: Path, where: str) -> None:
+    """A folder vLLM can load: a config.json and weight files. A trainer's sharded
+    checkpoint (beside it or in it) is said as such, with how to merge it."""
+    for place in (folder, folder.parent):
+        shards = _sharded_files(place)
+        has_weights = any(any(folder.glob(pattern)) for pattern in WEIGHT_FILES)
+        if shards and not has_weights:
+            raise ConfigError(
+                f"config error: {where}: {folder} holds no Hugging Face weights, and {place} holds a "
+                f"sharded trainer checkpoint ({shards[0]}, ... {len(shards)} files). Merge it first, "
+                f"e.g. with verl: python -m verl.model_merger merge --backend fsdp "
+                f"--local_dir {place} --target_dir {place}/huggingface"
+            )
+    if not (folder / "config.json").is_file():
+        raise ConfigError(f"config error: {where}: {folder} holds no config.json (not a model folder)")
+    if not any(any(folder.glob(pattern)) for pattern in WEIGHT_FILES):
+        raise ConfigError(
+            f"config error: {where}: {folder} holds a config.json but no weights (*.safetensors or *.bin)"
+        )
+
+
+def sweep_checkpoints(entry: dict, where: str) -> list[tuple[int, Path]]:
+    """(step, folder) of every checkpoint a sweep entry finds now, by step."""
+    sweep = entry["sweep"]
+    pattern = str(Path(sweep["glob"]).expanduser())
+    step_re = sweep.get("step") or DEFAULT_STEP_PATTERN
+    try:
+        step_pattern = re.compile(step_re)
+    except re.error as exc:
+        raise ConfigError(f"config error: {where}.sweep.step: not a regex ({exc})") from None
+    if step_pattern.groups < 1:
+        raise ConfigError(f"config error: {where}.sweep.step: {step_re!r} needs a group around the step")
+    found: dict[int, Path] = {}
+    for match in sorted(glob.glob(pattern)):
+        folder = Path(match)
+        if not folder.is_dir():
+            continue
+        hit = step_pattern.search(str(folder))
+        if not hit or not hit.group(1).isdigit():
+            raise ConfigError(
+                f"config error: {where}.sweep.step: {step_re!r} finds no step number in {folder}"
+            )
+        step = int(hit.group(1))
+        if step in found:
+            raise ConfigError(
+                f"config error: {where}.sweep: step {step} is both {found[step]} and {folder}; "
+                "narrow `glob` or `step`"
+            )
+        found[step] = folder
+    if not found:
+        raise ConfigError(f"config error: {where}.sweep.glob: no folder matches {sweep['glob']!r} yet")
+    keep = sorted(found)
+    if sweep.get("every"):
+        keep = [s for s in keep if s % sweep["every"] == 0]
+    if sweep.get("steps"):
+        keep = [s for s in keep if s in set(sweep["steps"])]
+    if not keep:
+        raise ConfigError(
+            f"config error: {where}.sweep: none of the steps found ({', '.join(map(str, sorted(found)))}) "
+            "is kept by `every` / `steps`"
+        )
+    return [(s, found[s]) for s in keep]
+
+
+def expand_sweeps(entries: list[dict], key: str = "models") -> list[tuple[str, dict]]:
+    """(where, entry) for every model: a sweep entry becomes one path entry per
+    checkpoint, aliased ``<name>-step<step>`` with its step and run."""
+    out = []
+    for i, entry in enumerate(entries):
+        where = f"{key}[{i}]"
+        if "sweep" not in entry:
+            out.append((where, entry))
+            continue
+        other = [k for k in MODEL_SOURCES if k in entry]
+        if other:
+            raise ConfigError(f"config error: {where}: a sweep entry takes no {other[0]!r}")
+        for k in ("step", "revision"):
+            if k in entry:
+                raise ConfigError(f"config error: {where}.{k}: a sweep finds each checkpoint's {k} itself")
+        if not entry.get("name"):
+            raise ConfigError(
+                f"config error: {where}.name: a sweep needs a name (aliases are <name>-step<N>)"
+            )
+        run = entry["sweep"].get("run") or entry["name"]
+        for step, folder in sweep_checkpoints(entry, where):
+            check_weights_folder(folder, f"{where}.sweep, step {step}")
+            expanded = {k: v for k, v in entry.items() if k != "sweep"}
+            expanded.update(name=f"{entry['name']}-step{step}", path=str(folder), step=step, run=run)
+            out.append((f"{where}.sweep (step {step})", expanded))
+    return out
+
+
 def model_spec(entry: dict, where: str) -> ModelSpec:
     given = [k for k in MODEL_SOURCES if k in entry]
     if len(given) != 1:
@@ -94,10 +197,7 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
         path = Path(entry["path"]).expanduser()
         if not path.is_dir():
             raise ConfigError(f"config error: {where}.path: no such folder: {entry['path']}")
-        if not (path / "config.json").is_file():
-            raise ConfigError(
-                f"config error: {where}.path: {entry['path']} holds no config.json (not a model folder)"
-            )
+        check_weights_folder(path, f"{where}.path")
     tiny = None
     if source == "tiny":
         tiny = {"kind": "random", "seed": 0, "corpus": [], **entry["tiny"]}

@@ -32,6 +32,7 @@ class RuleParams:
         self.versions["aggregate"] = code_version("aggregate", package_dir)
         self.versions["report"] = code_version("report", package_dir) + code_version("plots", package_dir)
         self.versions["cost"] = code_version("cost", package_dir)
+        self.versions["overlap"] = code_version("overlap", package_dir)
 
     # ---------------------------------------------------------------- models and benchmarks
 
@@ -165,6 +166,24 @@ class RuleParams:
         """The order of the cost table's rows."""
         order = {"models": list(self.plan.models), "benchmarks": list(self.plan.benchmarks)}
         return canonical_json({"order": order, "version": self.versions["cost"]})
+
+    def overlap(self, wildcards=None) -> str:
+        """How problems are compared, the training sets by name and column (their
+        files are the rule's inputs), and the order of the accuracy rows."""
+        ov = self.config["overlap"]
+        train = [
+            {"name": t["name"], "path": t["path"], "column": t.get("column", "problem")} for t in ov["train"]
+        ]
+        return canonical_json(
+            {
+                "train": train,
+                "ngram": ov["ngram"],
+                "threshold": ov["threshold"],
+                "num_perm": ov["num_perm"],
+                "models": list(self.plan.models),
+                "version": self.versions["overlap"],
+            }
+        )
 
     def primary_variant(self, wildcards=None) -> str:
         """Settings of the plots that show only the primary grading variant."""

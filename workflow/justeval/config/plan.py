@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from justeval.config.benchmarks import BenchmarkSpec, pass_k_values, resolve_source
-from justeval.config.models import FORMATS_WITH_VERDICTS, ModelSpec, model_spec
+from justeval.config.models import FORMATS_WITH_VERDICTS, ModelSpec, expand_sweeps, model_spec
 from justeval.config.schema import ConfigError
-from justeval.sources.benchmarks import is_url
+from justeval.sources.locations import is_url
 
 # Keys of the `generation` section that change samples (shard_size does not:
 # it only decides how samples are grouped into jobs).
@@ -121,11 +121,14 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
     """Check what the schema cannot and return the Plan (raises ConfigError)."""
     project_dir = Path(project_dir)
     models: dict[str, ModelSpec] = {}
-    for i, entry in enumerate(config["models"]):
-        spec = model_spec(entry, f"models[{i}]")
+    entries = expand_sweeps(config["models"])
+    where_of = {}
+    for where, entry in entries:
+        spec = model_spec(entry, where)
+        where_of[spec.alias] = where
         if spec.alias in models:
             raise ConfigError(
-                f"config error: models[{i}].name: alias {spec.alias!r} is used twice; set distinct names"
+                f"config error: {where}.name: alias {spec.alias!r} is used twice; set distinct names"
             )
         models[spec.alias] = spec
 
@@ -152,10 +155,10 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
             sha256=entry.get("sha256"),
         )
 
-    for i, entry in enumerate(config["models"]):
+    for where, entry in entries:
         prompt = (entry.get("generation") or {}).get("prompt")
         if prompt is not None and "{problem}" not in prompt:
-            raise ConfigError(f"config error: models[{i}].generation.prompt: must contain {{problem}}")
+            raise ConfigError(f"config error: {where}.generation.prompt: must contain {{problem}}")
     if "{problem}" not in config["generation"]["prompt"]:
         raise ConfigError("config error: generation.prompt: must contain {problem}")
 
@@ -164,8 +167,7 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
             unknown = sorted(set(spec.imported["files"]) - set(benchmarks))
             if unknown:
                 raise ConfigError(
-                    f"config error: models[{list(models).index(model)}].import.files: "
-                    f"{', '.join(unknown)} not in `benchmarks`"
+                    f"config error: {where_of[model]}.import.files: {', '.join(unknown)} not in `benchmarks`"
                 )
 
     verifiers: dict[str, ModelSpec] = {}
@@ -187,7 +189,26 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
         raise ConfigError(
             "config error: grading_variants[0]: the first (primary) variant cannot be `provided`"
         )
+    check_overlap(config, benchmarks)
     return Plan(config, models, variants, benchmarks, project_dir)
+
+
+def check_overlap(config: dict, benchmarks: dict) -> None:
+    """Each training set of `overlap.train` is a readable kind of file, named once."""
+    seen = set()
+    for i, entry in enumerate(config["overlap"]["train"]):
+        where = f"overlap.train[{i}]"
+        if entry["name"] in seen or entry["name"] in benchmarks:
+            raise ConfigError(
+                f"config error: {where}.name: {entry['name']!r} is already the name of a training set "
+                "or a benchmark"
+            )
+        seen.add(entry["name"])
+        path = Path(entry["path"]).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config error: {where}.path: no such file: {entry['path']}")
+        if not path.name.endswith((".parquet", ".jsonl", ".json")):
+            raise ConfigError(f"config error: {where}.path: {entry['path']} is not Parquet or JSON lines")
 
 
 def _variant(entry, where, config, models, verifiers, project_dir) -> Variant:

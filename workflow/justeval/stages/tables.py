@@ -1,7 +1,8 @@
 """The cross-model stages of tables.smk: the accuracy and scores tables (`table`),
 comparisons with the published JustRL figures, paired bootstraps between models
-and grading variants side by side (`compare`), the per-problem drill-down
-(`drilldown`) and the run's provenance (`provenance`)."""
+and grading variants side by side (`compare`), a training run's checkpoints by
+step (`sweep-table`), the per-problem drill-down (`drilldown`) and the run's
+provenance (`provenance`)."""
 
 from __future__ import annotations
 
@@ -279,6 +280,115 @@ def run_compare(
             )
     write_text_atomic(md_variants, text)
     write_text_atomic(csv_variants, variants.to_csv(index=False))
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def sweep_runs(settings: dict) -> dict[str, list[tuple[int, str]]]:
+    """(step, model) of every checkpoint with a step, by run, in step order."""
+    runs: dict[str, list[tuple[int, str]]] = {}
+    for model, info in settings["models"].items():
+        if info.get("step") is not None:
+            runs.setdefault(info.get("run") or "run", []).append((int(info["step"]), model))
+    return {run: sorted(points) for run, points in runs.items()}
+
+
+def sweep_table(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: dict) -> pd.DataFrame:
+    """One row per (run, step, benchmark or Avg): mean@N (%) and the paired Δ against
+    the run's first checkpoint with its 95 % paired bootstrap over problems."""
+    primary, benches = settings["variants"][0], list(settings["benchmarks"])
+    rows = []
+    for run, points in sweep_runs(settings).items():
+        first = points[0][1]
+        pairs = [[first, model] for _, model in points[1:]]
+        paired = paired_comparison(verdicts, {**settings, "compare": pairs})
+        by_pair = {(r.b, r.benchmark): r for r in paired.itertuples()}
+        for step, model in points:
+            means = []
+            for bench in [*benches, "Avg"]:
+                if bench == "Avg":
+                    if len(means) != len(benches):
+                        continue
+                    mean = float(np.mean(means))
+                else:
+                    frame = verdicts.get((model, bench, primary))
+                    if frame is None:
+                        continue
+                    mean = 100 * float(per_problem(frame).mean())
+                    means.append(mean)
+                pair = by_pair.get((model, bench))
+                rows.append(
+                    {
+                        "run": run,
+                        "step": step,
+                        "model": model,
+                        "benchmark": bench,
+                        "mean_at_n": mean,
+                        "delta_vs_first": 0.0 if model == first else (pair.delta if pair else np.nan),
+                        "ci_low": 0.0 if model == first else (pair.ci_low if pair else np.nan),
+                        "ci_high": 0.0 if model == first else (pair.ci_high if pair else np.nan),
+                    }
+                )
+    columns = ["run", "step", "model", "benchmark", "mean_at_n", "delta_vs_first", "ci_low", "ci_high"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+BEST_STEP_CAVEAT = (
+    "The best step is picked by the same test scores it is reported with, so its score "
+    "overstates what that checkpoint would score on new problems (the maximum of many noisy "
+    "estimates is biased upwards, more so the more checkpoints there are). Treat it as a "
+    "candidate to confirm on held-out problems or fresh samples, not as a result."
+)
+
+
+def sweep_markdown(table: pd.DataFrame, settings: dict) -> str:
+    lines = [
+        "# Training-run sweep: accuracy by step\n",
+        f"mean@N (%) of every checkpoint, primary grading variant `{settings['variants'][0]}`. "
+        "Δ is each checkpoint minus the run's first one on the same problems, with a 95 % "
+        f"paired bootstrap over problems ({settings['bootstrap_samples']} resamples, seed "
+        f"{settings['seed']}); Avg resamples every benchmark.\n",
+    ]
+    if table.empty:
+        return "\n".join([*lines, "No model of this run has a `step`: nothing to show.\n"])
+    benches = [b for b in [*settings["benchmarks"], "Avg"] if b in set(table["benchmark"])]
+    for run, part in table.groupby("run", sort=False):
+        wide = part.pivot_table(index=["step", "model"], columns="benchmark", values="mean_at_n", sort=False)
+        wide = wide.reindex(columns=benches).reset_index()
+        avg = part[part["benchmark"] == "Avg"].set_index("model")
+        first = part.sort_values("step", kind="stable")["model"].iloc[0]
+        if not avg.empty:
+            wide["Δ Avg [95 % CI]"] = [
+                "first" if m == first else _delta_cell(avg.loc[m]) if m in avg.index else ""
+                for m in wide["model"]
+            ]
+        lines += [f"## {run}\n", markdown(wide)]
+        if not avg.empty:
+            best = avg.sort_values(["mean_at_n", "step"], ascending=[False, True]).iloc[0]
+            lines.append(
+                f"Best step by Avg: **{int(best['step'])}** ({best.name}, {best['mean_at_n']:.2f}). "
+                + BEST_STEP_CAVEAT
+                + "\n"
+            )
+    return "\n".join(lines)
+
+
+def _delta_cell(row) -> str:
+    return f"{row['delta_vs_first']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
+
+
+@command("sweep-table", "a training run's checkpoints: accuracy by step and Δ against the first")
+def run_sweep_table(
+    *,
+    verdicts: Annotated[list[str], Arg("the primary variant's verdicts of every checkpoint")],
+    settings: Annotated[dict, Arg("the run's layout (JSON)", parse=layout)],
+    markdown_out: Annotated[str, Arg(flag="--markdown")],
+    csv_out: Annotated[str, Arg(flag="--csv")],
+) -> None:
+    table = sweep_table(load_verdicts(verdicts), settings)
+    write_text_atomic(markdown_out, sweep_markdown(table, settings))
+    write_text_atomic(csv_out, table.to_csv(index=False))
 
 
 # ---------------------------------------------------------------- drill-down

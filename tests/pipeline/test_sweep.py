@@ -1,0 +1,119 @@
+"""A training run's checkpoints through the real Snakefile: one sweep entry, a
+checkpoint that appears later, the curve and the sweep table read back.
+
+The checkpoints are tiny models copied into a verl-like tree: step 0 is random
+weights (0 % on AIME24), steps 100 and 200 answer \\boxed{113}, the gold of
+AIME24's second problem (33.33 % of three problems).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+
+from conftest import BENCHMARKS, new_workdir, planned_jobs, run_snakemake, snakemake_env, write_config
+from justeval.stages.plots import steps_figure
+
+pytestmark = pytest.mark.pipeline
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _checkpoint(root, step, model_folder):
+    target = root / f"global_step_{step}" / "actor" / "huggingface"
+    shutil.copytree(model_folder, target)
+    return target
+
+
+def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
+    ckpt = tmp_path / "ckpt" / "run7"
+    _checkpoint(ckpt, 0, tiny_models["random"])
+    _checkpoint(ckpt, 100, tiny_models["boxed113"])
+    workdir = new_workdir(tmp_path / "run")
+    config = {
+        "models": [{"name": "r7", "sweep": {"glob": str(ckpt / "global_step_*" / "actor" / "huggingface")}}],
+        "benchmark_source": str(BENCHMARKS),
+        "benchmarks": [{"name": "AIME24", "n_samples": 2, "limit": 3, "shard_size": 2}],
+        "generation": {"max_tokens": 16},
+        "model_grade": {"enabled": False},
+        "aggregate": {"bootstrap_samples": 4000},
+    }
+    configfile = write_config(workdir / "c.yaml", config)
+    trace = tmp_path / "trace.jsonl"
+    env = snakemake_env(JUSTEVAL_ENGINE_TRACE=str(trace))
+    run_snakemake(workdir, "--cores", "2", configfiles=[configfile], env=env)
+    first_sweep = pd.read_csv(workdir / "results" / "tables" / "sweep.csv")
+    assert first_sweep["model"].unique().tolist() == ["r7-step0", "r7-step100"]
+
+    # a checkpoint appears: the next call evaluates it and nothing else that was done
+    _checkpoint(ckpt, 200, tiny_models["boxed113"])
+    planned = planned_jobs(workdir, [configfile])
+    per_checkpoint = {"generate": 1, "rule_grade": 1, "aggregate": 1, "collect_scores": 1, "plot_lengths": 1}
+    assert {r: planned[r] for r in per_checkpoint} == per_checkpoint
+    assert "download_model" in planned and planned["download_model"] == 1
+    calls_before = len(trace.read_text().splitlines())
+    run_snakemake(workdir, "--cores", "2", configfiles=[configfile], env=env)
+    new_calls = [json.loads(line) for line in trace.read_text().splitlines()[calls_before:]]
+    assert [c["job"] for c in new_calls] == ["generate r7-step200 shard 0"]
+    assert planned_jobs(workdir, [configfile]) == {}
+
+    sweep = pd.read_csv(workdir / "results" / "tables" / "sweep.csv")
+    accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv").set_index("model")
+    rows = sweep.set_index(["model", "benchmark"])
+    assert sweep["step"].unique().tolist() == [0, 100, 200] and set(sweep["run"]) == {"r7"}
+    for model, expected in (("r7-step0", 0.0), ("r7-step100", 100 / 3), ("r7-step200", 100 / 3)):
+        assert rows.loc[(model, "AIME24"), "mean_at_n"] == pytest.approx(expected, abs=1e-9)
+        assert rows.loc[(model, "Avg"), "mean_at_n"] == pytest.approx(expected, abs=1e-9)
+        assert accuracy.loc[model].iloc[0] == pytest.approx(expected, abs=0.005)  # the same number
+    # per-problem differences against step 0 are 0, 100, 0 (%): Δ 33.33 with the
+    # percentile interval [0, 100] (P(no problem 2 in a resample) = 8/27 > 2.5 %,
+    # P(only problem 2) = 1/27 > 2.5 %)
+    for model in ("r7-step100", "r7-step200"):
+        delta = rows.loc[(model, "AIME24"), ["delta_vs_first", "ci_low", "ci_high"]].tolist()
+        assert delta == pytest.approx([100 / 3, 0.0, 100.0])
+    assert rows.loc[("r7-step0", "AIME24"), ["delta_vs_first", "ci_low", "ci_high"]].tolist() == [0, 0, 0]
+    # the earlier checkpoints' rows did not move when step 200 arrived
+    pd.testing.assert_frame_equal(sweep[sweep["step"] < 200].reset_index(drop=True), first_sweep)
+    md = (workdir / "results" / "tables" / "sweep.md").read_text()
+    assert "Best step by Avg: **100** (r7-step100, 33.33)" in md and "overstates" in md
+
+    # the training curve: what the SVG holds and what the figure plotted
+    svg = ET.parse(workdir / "results" / "plots" / "steps" / "AIME24.svg").getroot()
+    (group,) = [g for g in svg.iter(f"{SVG}g") if g.get("id", "").startswith("steps ")]
+    assert group.get("id") == "steps r7"
+    assert sum(1 for _ in group.iter(f"{SVG}use")) == 3  # one marker per checkpoint
+    layout = {
+        m: {"step": s, "run": "r7"} for m, s in (("r7-step0", 0), ("r7-step100", 100), ("r7-step200", 200))
+    }
+    metrics = [str(workdir / "results" / m / "AIME24" / "main" / "metrics.parquet") for m in layout]
+    (ax,) = steps_figure(metrics, "AIME24", layout, "main").axes
+    (container,) = ax.containers
+    assert list(container.lines[0].get_xdata()) == [0, 100, 200]
+    assert list(container.lines[0].get_ydata()) == pytest.approx([0.0, 100 / 3, 100 / 3])
+
+
+def test_an_unmerged_trainer_checkpoint_stops_the_run_before_it_starts(tmp_path, tiny_models):
+    ckpt = tmp_path / "ckpt"
+    _checkpoint(ckpt, 0, tiny_models["random"])
+    actor = ckpt / "global_step_50" / "actor"
+    (actor / "huggingface").mkdir(parents=True)
+    shutil.copy(tiny_models["random"] / "config.json", actor / "huggingface" / "config.json")
+    for rank in range(2):
+        (actor / f"model_world_size_2_rank_{rank}.pt").write_bytes(b"\0" * 16)
+    workdir = new_workdir(tmp_path / "run")
+    config = {
+        "models": [{"name": "r7", "sweep": {"glob": str(ckpt / "global_step_*" / "actor" / "huggingface")}}],
+        "benchmark_source": str(BENCHMARKS),
+        "benchmarks": [{"name": "AIME24", "n_samples": 2, "limit": 3}],
+    }
+    configfile = write_config(workdir / "c.yaml", config)
+    proc = run_snakemake(workdir, "--cores", "2", configfiles=[configfile], check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("config error:")]
+    assert len(errors) == 1, proc.stderr[-3000:]
+    assert str(actor) in errors[0] and "verl.model_merger merge" in errors[0]
+    assert not (workdir / "results").exists() or not any((workdir / "results").rglob("*.parquet"))

@@ -1,0 +1,153 @@
+"""Sweep entries: one model per checkpoint folder, and the sweep table's numbers."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from justeval.config.models import expand_sweeps
+from justeval.config.schema import ConfigError
+from justeval.stages.tables import sweep_markdown, sweep_table
+
+
+def _checkpoint(root, step, *, weights=True, shards=0):
+    actor = root / f"global_step_{step}" / "actor"
+    hf = actor / "huggingface"
+    hf.mkdir(parents=True)
+    (hf / "config.json").write_text("{}")
+    (hf / "tokenizer.json").write_text("{}")
+    if weights:
+        (hf / "model.safetensors").write_bytes(b"")
+    for rank in range(shards):
+        (actor / f"model_world_size_{shards}_rank_{rank}.pt").write_bytes(b"")
+    return hf
+
+
+def _sweep(root, **extra):
+    return {"name": "r7", "sweep": {"glob": str(root / "global_step_*" / "actor" / "huggingface"), **extra}}
+
+
+def test_one_model_per_checkpoint_in_step_order(tmp_path):
+    for step in (200, 0, 1000, 50):  # numeric order, not the folders' text order
+        _checkpoint(tmp_path, step)
+    entries = expand_sweeps([{"name": "base", "hub": "org/base"}, _sweep(tmp_path, run="run-7")])
+    assert [e["name"] for _, e in entries] == ["base", "r7-step0", "r7-step50", "r7-step200", "r7-step1000"]
+    assert [e.get("step") for _, e in entries] == [None, 0, 50, 200, 1000]
+    assert {e.get("run") for _, e in entries[1:]} == {"run-7"}
+    assert entries[3][1]["path"] == str(tmp_path / "global_step_200" / "actor" / "huggingface")
+    assert entries[3][0] == "models[1].sweep (step 200)"
+
+
+def test_every_and_steps_thin_the_sweep(tmp_path):
+    for step in (0, 50, 100, 150, 200):
+        _checkpoint(tmp_path, step)
+    assert [e["step"] for _, e in expand_sweeps([_sweep(tmp_path, every=100)])] == [0, 100, 200]
+    # a listed step that is not there yet is simply not evaluated yet
+    assert [e["step"] for _, e in expand_sweeps([_sweep(tmp_path, steps=[50, 200, 400])])] == [50, 200]
+    with pytest.raises(ConfigError, match=r"none of the steps found \(0, 50, 100, 150, 200\)"):
+        expand_sweeps([_sweep(tmp_path, steps=[7])])
+
+
+def test_the_run_defaults_to_the_name_and_the_step_pattern_is_the_users(tmp_path):
+    for step in (3, 4):
+        (tmp_path / f"ckpt-{step}").mkdir()
+        (tmp_path / f"ckpt-{step}" / "config.json").write_text("{}")
+        (tmp_path / f"ckpt-{step}" / "pytorch_model.bin").write_bytes(b"")
+    entries = expand_sweeps(
+        [{"name": "grpo", "sweep": {"glob": str(tmp_path / "ckpt-*"), "step": r"ckpt-(\d+)$"}}]
+    )
+    assert [(e["name"], e["step"], e["run"]) for _, e in entries] == [
+        ("grpo-step3", 3, "grpo"),
+        ("grpo-step4", 4, "grpo"),
+    ]
+
+
+def test_a_sharded_trainer_checkpoint_is_one_clear_error(tmp_path):
+    _checkpoint(tmp_path, 10)
+    _checkpoint(tmp_path, 20, weights=False, shards=4)  # verl FSDP, not merged yet
+    with pytest.raises(ConfigError) as err:
+        expand_sweeps([_sweep(tmp_path)])
+    message = str(err.value)
+    assert message.count("\n") == 0
+    assert "models[0].sweep, step 20" in message
+    assert str(tmp_path / "global_step_20" / "actor") in message
+    assert "model_world_size_4_rank_0.pt, ... 4 files" in message
+    assert "verl.model_merger merge --backend fsdp" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda e: e["sweep"].update(glob="/nowhere/step_*"), r"models\[0\]\.sweep\.glob: no folder matches"),
+        (lambda e: e["sweep"].update(step=r"global_step_\d+"), r"needs a group around the step"),
+        (lambda e: e["sweep"].update(step=r"(x*)"), r"finds no step number in"),
+        (lambda e: e["sweep"].update(step=r"global_step_([0-9"), r"sweep\.step: not a regex"),
+        (lambda e: e.pop("name"), r"models\[0\]\.name: a sweep needs a name"),
+        (lambda e: e.update(path="/x"), r"a sweep entry takes no 'path'"),
+        (lambda e: e.update(step=5), r"models\[0\]\.step: a sweep finds each checkpoint's step itself"),
+    ],
+)
+def test_bad_sweep_entries(tmp_path, change, match):
+    _checkpoint(tmp_path, 10)
+    entry = _sweep(tmp_path)
+    change(entry)
+    with pytest.raises(ConfigError, match=match):
+        expand_sweeps([entry])
+
+
+def test_a_folder_with_a_config_but_no_weights(tmp_path):
+    _checkpoint(tmp_path, 10, weights=False)
+    with pytest.raises(ConfigError, match=r"holds a config.json but no weights"):
+        expand_sweeps([_sweep(tmp_path)])
+
+
+def _verdicts(correct_by_problem: dict[str, list[bool]]) -> pd.DataFrame:
+    rows = [
+        {"problem_id": pid, "sample_idx": i, "correct": c}
+        for pid, samples in correct_by_problem.items()
+        for i, c in enumerate(samples)
+    ]
+    return pd.DataFrame(rows)
+
+
+SETTINGS = {
+    "models": {"a-step0": {"step": 0, "run": "a"}, "a-step10": {"step": 10, "run": "a"}, "base": {}},
+    "benchmarks": {"B1": 2, "B2": 2},
+    "variants": ["main"],
+    "bootstrap_samples": 4000,
+    "seed": 0,
+}
+
+
+def test_the_sweep_table_numbers():
+    verdicts = {
+        ("a-step0", "B1", "main"): _verdicts({"p1": [0, 0], "p2": [1, 0], "p3": [0, 0], "p4": [1, 1]}),
+        ("a-step10", "B1", "main"): _verdicts({"p1": [1, 1], "p2": [1, 1], "p3": [0, 1], "p4": [1, 1]}),
+        ("a-step0", "B2", "main"): _verdicts({"q1": [0, 0], "q2": [0, 0]}),
+        ("a-step10", "B2", "main"): _verdicts({"q1": [0, 0], "q2": [1, 0]}),
+        ("base", "B1", "main"): _verdicts({"p1": [1, 1], "p2": [1, 1], "p3": [1, 1], "p4": [1, 1]}),
+    }
+    table = sweep_table(verdicts, SETTINGS).set_index(["model", "benchmark"])
+    assert set(table.index.get_level_values("model")) == {"a-step0", "a-step10"}  # no step: not swept
+    assert table.loc[("a-step0", "B1"), "mean_at_n"] == pytest.approx(37.5)
+    assert table.loc[("a-step10", "B1"), "mean_at_n"] == pytest.approx(87.5)
+    assert table.loc[("a-step10", "B2"), "mean_at_n"] == pytest.approx(25.0)
+    assert table.loc[("a-step10", "Avg"), "mean_at_n"] == pytest.approx(56.25)
+    assert table.loc[("a-step10", "B1"), "delta_vs_first"] == pytest.approx(50.0)
+    assert table.loc[("a-step10", "Avg"), "delta_vs_first"] == pytest.approx((50.0 + 25.0) / 2)
+    assert table.loc[("a-step0", "Avg"), ["delta_vs_first", "ci_low", "ci_high"]].tolist() == [0, 0, 0]
+    # per-problem differences on B1 are 100, 50, 50, 0 (%): the bootstrap mean of 4 of
+    # them lies in [0, 100]; the exact percentile interval of this small case by enumeration
+    d = np.array([100.0, 50.0, 50.0, 0.0])
+    grid = np.array(np.meshgrid(*[d] * 4)).reshape(4, -1).mean(axis=0)  # all 256 equally likely resamples
+    lo, hi = np.quantile(grid, [0.025, 0.975])
+    row = table.loc[("a-step10", "B1")]
+    assert abs(row["ci_low"] - lo) <= 6.25 and abs(row["ci_high"] - hi) <= 6.25  # one grid step
+    md = sweep_markdown(sweep_table(verdicts, SETTINGS), SETTINGS)
+    cells = re.sub(r" *\| *", "|", md)
+    assert "|0|a-step0|37.50|0.00|18.75|first|" in cells
+    assert "|10|a-step10|87.50|25.00|56.25|+37.50 [" in cells
+    assert "Best step by Avg: **10** (a-step10, 56.25)" in md and "overstates" in md
