@@ -30,6 +30,7 @@ def test_default_protocol_job_counts(tmp_path):
         "plot_lengths": 2,
         "provenance": 1,
         "cost": 1,
+        "overlap": 1,
         "all": 1,
     }
 
@@ -52,6 +53,7 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
         "plot_lengths": 1,
         "provenance": 1,
         "cost": 1,
+        "overlap": 1,
         "all": 1,
     }
 

@@ -129,7 +129,8 @@ def steps_figure(metric_paths: list[str], benchmark: str, models: dict, variant:
         means = [p[1]["mean_at_n"] for p in points]
         err = [[m - p[1]["sampling_ci_low"] for m, p in zip(means, points, strict=True)],
                [p[1]["sampling_ci_high"] - m for m, p in zip(means, points, strict=True)]]  # fmt: skip
-        ax.errorbar(steps, means, yerr=err, marker="o", capsize=3, label=run, gid=f"steps {run}")
+        bars = ax.errorbar(steps, means, yerr=err, marker="o", capsize=3, label=run)
+        bars.lines[0].set_gid(f"steps {run}")  # the data line: its markers are the checkpoints
     title = f"{benchmark}: accuracy by step (95 % sampling interval)"
     return _finish(fig, ax, "training step", "mean@N (%)", title, legend=bool(runs))
 
