@@ -72,6 +72,9 @@ def test_the_pipeline_runs_on_slurm_like_it_runs_locally(cluster, tmp_path, tiny
     proc = _snakemake(
         slurm_dir, configfile,
         "--profile", str(ROOT / "workflow" / "profiles" / "slurm"),
+        # the plugin waits 40 s before its first status check of each wave of jobs
+        # (right for a busy cluster); a one-node test cluster answers at once
+        "--slurm-init-seconds-before-status-checks", "3",
         "--set-resources", "generate:cpus_per_task=1", "generate:mem_mb=3000",
         "model_grade:cpus_per_task=1", "model_grade:mem_mb=3000",
         timeout=1500,

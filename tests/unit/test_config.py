@@ -274,3 +274,28 @@ def test_the_sampling_keys_are_the_generation_sections_keys():
     generation = schema["$defs"]["generation"]["properties"]
     override = schema["$defs"]["generation_override"]["properties"]
     assert set(SAMPLING_KEYS) == set(generation) - {"shard_size"} == set(override)
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        ({"name": "d", "path": "/nowhere/t.parquet"}, r"overlap.train\[0\].path: no such file"),
+        ({"name": "AIME24", "path": "{amc}"}, r"overlap.train\[0\].name: 'AIME24' is already the name"),
+        (
+            {"name": "d", "path": "{amc}"},
+            r"overlap.train\[0\].column: .* has no column 'problem' \(it has: prompt,",
+        ),
+        (
+            {"name": "d", "path": "{jsonl}", "column": "question"},
+            r"has no column 'question' \(it has: text\)",
+        ),
+    ],
+)
+def test_overlap_training_sets_are_checked_when_the_snakefile_is_read(tmp_path, train, message):
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text('{"text": "Find x."}\n')
+    config = default_config()
+    train = {k: v.format(amc=BENCHMARKS / "AMC23" / "test.parquet", jsonl=jsonl) for k, v in train.items()}
+    config["overlap"] = {"train": [train]}
+    with pytest.raises(ConfigError, match=message):
+        build_plan(with_defaults(config), ROOT)

@@ -54,8 +54,7 @@ rule plot_steps:
         png=report(
             PLOT_STEPS_PATH.replace("{ext}", "png"),
             caption="../report/steps.rst",
-            category="Plots",
-            subcategory="accuracy by step",
+            category="Training curve",
             labels={"benchmark": "{benchmark}"},
         ),
         svg=PLOT_STEPS_PATH.replace("{ext}", "svg"),

@@ -209,6 +209,30 @@ def check_overlap(config: dict, benchmarks: dict) -> None:
             raise ConfigError(f"config error: {where}.path: no such file: {entry['path']}")
         if not path.name.endswith((".parquet", ".jsonl", ".json")):
             raise ConfigError(f"config error: {where}.path: {entry['path']} is not Parquet or JSON lines")
+        column = entry.get("column", "problem")
+        columns = _training_columns(path, where)
+        if column not in columns:
+            raise ConfigError(
+                f"config error: {where}.column: {entry['path']} has no column {column!r} "
+                f"(it has: {', '.join(columns)})"
+            )
+
+
+def _training_columns(path: Path, where: str) -> list[str]:
+    """The columns of a training file: a Parquet file's schema, or the keys of the
+    first record of a JSON-lines file (nothing else is read at parse time)."""
+    import json
+
+    try:
+        if path.name.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        with open(path, encoding="utf-8") as fh:
+            first = next((line for line in fh if line.strip()), "{}")
+        return list(json.loads(first))
+    except Exception as exc:  # noqa: BLE001 (pyarrow and json raise several kinds)
+        raise ConfigError(f"config error: {where}.path: cannot read {path} ({exc})") from None
 
 
 def _variant(entry, where, config, models, verifiers, project_dir) -> Variant:
