@@ -151,3 +151,16 @@ def test_the_sweep_table_numbers():
     assert "|0|a-step0|37.50|0.00|18.75|first|" in cells
     assert "|10|a-step10|87.50|25.00|56.25|+37.50 [" in cells
     assert "Best step by Avg: **10** (a-step10, 56.25)" in md and "overstates" in md
+
+
+def test_a_run_of_one_checkpoint_is_its_own_baseline():
+    settings = {**SETTINGS, "models": {"base": {}, "solo-step5": {"step": 5, "run": "solo"}}}
+    verdicts = {
+        ("base", "B1", "main"): _verdicts({"p1": [1, 1]}),
+        ("solo-step5", "B1", "main"): _verdicts({"p1": [0, 1]}),
+        ("solo-step5", "B2", "main"): _verdicts({"q1": [1, 1]}),
+    }
+    table = sweep_table(verdicts, settings)
+    assert table["model"].unique().tolist() == ["solo-step5"]
+    assert table.set_index("benchmark").loc["Avg", "mean_at_n"] == pytest.approx(75.0)
+    assert (table[["delta_vs_first", "ci_low", "ci_high"]] == 0).all().all()

@@ -302,8 +302,9 @@ def sweep_table(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: di
     for run, points in sweep_runs(settings).items():
         first = points[0][1]
         pairs = [[first, model] for _, model in points[1:]]
-        paired = paired_comparison(verdicts, {**settings, "compare": pairs})
-        by_pair = {(r.b, r.benchmark): r for r in paired.itertuples()}
+        # (an empty `compare` would mean "every model against the first" to paired_comparison)
+        paired = paired_comparison(verdicts, {**settings, "compare": pairs}) if pairs else None
+        by_pair = {(r.b, r.benchmark): r for r in paired.itertuples()} if pairs else {}
         for step, model in points:
             means = []
             for bench in [*benches, "Avg"]:
