@@ -385,6 +385,7 @@ CHANGES = {
             "compare": 1,
             "provenance": 1,
             "cost": 1,
+            "overlap": 1,
             "all": 1,
         },
     ),
@@ -557,8 +558,19 @@ def test_overlap_with_planted_training_copies(run, e2e_config, tmp_path):
     assert 0.5 <= pairs.loc[0, "score"] <= 1
     md = (tables / "overlap.md").read_text()
     assert "AIME24-1" in md and "Accuracy without the problems the training data holds" in md
-    # the accuracy rows: tiny-local solves only AIME24-1, so without it nothing is left solved
+    # the accuracy rows, per grading variant: under `rules` tiny-local solves only
+    # AIME24-1, so without it nothing is left solved; under `main` the always-A
+    # verifier accepts everything, with or without it
     text = md.split("## Accuracy without")[1].split("## Pairs")[0]
-    row = next(line for line in text.splitlines() if "tiny-local" in line and "AIME24" in line)
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[:6] == ["tiny-local", "AIME24", "3", "1", "33.33", "0.00"]
+    rows = [
+        [c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if "| tiny-" in line
+    ]
+    by_key = {tuple(r[:3]): r[3:] for r in rows}
+    assert len(rows) == len(by_key) == 2 * 2 * 2  # models x benchmarks x variants
+    assert [tuple(r[:3]) for r in rows][:4] == [
+        ("tiny-hub", "AIME24", "main"), ("tiny-hub", "AIME24", "rules"),
+        ("tiny-hub", "HMMT25", "main"), ("tiny-hub", "HMMT25", "rules"),
+    ]  # fmt: skip
+    assert by_key["tiny-local", "AIME24", "rules"] == ["3", "1", "33.33", "0.00", "-33.33"]
+    assert by_key["tiny-local", "AIME24", "main"] == ["3", "1", "100.00", "100.00", "0.00"]
+    assert by_key["tiny-local", "HMMT25", "rules"] == ["3", "0", "0.00", "0.00", "0.00"]

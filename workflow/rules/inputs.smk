@@ -113,15 +113,6 @@ def stepped_verdicts(wildcards=None):
     ]
 
 
-def primary_verdicts(wildcards=None):
-    """The primary variant's verdicts of every (model, benchmark)."""
-    return [
-        VERDICTS_PATH.format(model=m, benchmark=b, variant=PLAN.primary.name)
-        for m, b in PLAN.pairs()
-        if PLAN.primary.name in PLAN.model_variants(m)
-    ]
-
-
 def overlap_training_files(wildcards=None):
     return [t["path"] for t in config["overlap"]["train"]]
 

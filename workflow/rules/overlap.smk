@@ -3,7 +3,7 @@ rule overlap:
     input:
         benchmarks=expand(BENCHMARK_PATH, benchmark=PLAN.benchmarks),
         train=overlap_training_files,
-        verdicts=primary_verdicts,
+        verdicts=all_verdicts,
     output:
         markdown=report(
             OVERLAP_PATH.format(ext="md"),

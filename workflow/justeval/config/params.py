@@ -181,6 +181,7 @@ class RuleParams:
                 "threshold": ov["threshold"],
                 "num_perm": ov["num_perm"],
                 "models": list(self.plan.models),
+                "variants": list(self.plan.variants),
                 "version": self.versions["overlap"],
             }
         )

@@ -160,10 +160,9 @@ def summary(pairs: pd.DataFrame, benchmarks: dict[str, dict[str, str]], others: 
     return frame
 
 
-def accuracy_without(
-    verdict_paths: list[str], flagged: dict[str, set[str]], model_order: list[str]
-) -> pd.DataFrame:
-    """mean@N per (model, benchmark) on every problem and without the flagged ones."""
+def accuracy_without(verdict_paths: list[str], flagged: dict[str, set[str]], settings: dict) -> pd.DataFrame:
+    """mean@N per (model, benchmark, grading variant) on every problem and without
+    the flagged ones, in config order."""
     rows = []
     for path in verdict_paths:
         ident = file_identity(path)
@@ -175,26 +174,32 @@ def accuracy_without(
             {
                 "model": ident["model"],
                 "benchmark": ident["benchmark"],
+                "variant": ident["variant"],
                 "problems": len(per_problem),
                 "overlapping": int(per_problem.index.isin(out).sum()),
                 "mean_at_n": 100 * float(per_problem.mean()),
                 "mean_at_n_without": 100 * float(kept.mean()) if len(kept) else float("nan"),
             }
         )
-    frame = pd.DataFrame(
-        rows, columns=["model", "benchmark", "problems", "overlapping", "mean_at_n", "mean_at_n_without"]
-    )
+    columns = ["model", "benchmark", "variant", "problems", "overlapping", "mean_at_n", "mean_at_n_without"]
+    frame = pd.DataFrame(rows, columns=columns)
     frame["delta"] = frame["mean_at_n_without"] - frame["mean_at_n"]
-    order = {m: i for i, m in enumerate(model_order)}
-    return frame.sort_values("model", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+    order = {
+        "model": {m: i for i, m in enumerate(settings["models"])},
+        "benchmark": {b: i for i, b in enumerate(flagged)},
+        "variant": {v: i for i, v in enumerate(settings["variants"])},
+    }
+    return frame.sort_values(
+        ["model", "benchmark", "variant"], key=lambda c: c.map(order[c.name]), kind="stable"
+    ).reset_index(drop=True)
 
 
 @command("overlap", "near-duplicate problems across benchmarks and training data")
 def run_overlap(
     *,
     benchmarks: Annotated[list[str], Arg("every prepared benchmark (Parquet)")],
-    verdicts: Annotated[list[str], Arg("the primary variant's verdicts of every model")] = (),
-    settings: Annotated[dict, Arg('JSON: {"train": [...], "ngram", "threshold", "num_perm", "models"}')],
+    verdicts: Annotated[list[str], Arg("every verdicts file (each model, benchmark and variant)")] = (),
+    settings: Annotated[dict, Arg('JSON: {"train", "ngram", "threshold", "num_perm", "models", "variants"}')],
     markdown_out: Annotated[str, Arg(flag="--markdown")],
     csv_out: Annotated[str, Arg("the pairs (.csv)", flag="--csv")],
     summary_out: Annotated[str, Arg("the counts (.csv)", flag="--summary")],
@@ -223,7 +228,7 @@ def run_overlap(
         b: set(pairs[(pairs["benchmark"] == b) & pairs["other"].isin(train_names)]["problem_id"])
         for b in bench_texts
     }
-    accuracy = accuracy_without(list(verdicts), flagged, settings["models"])
+    accuracy = accuracy_without(list(verdicts), flagged, settings)
 
     write_text_atomic(csv_out, pairs.to_csv(index=False))
     write_text_atomic(summary_out, counts.to_csv(index=False))
