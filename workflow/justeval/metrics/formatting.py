@@ -115,3 +115,13 @@ def scores_table(
     )
     other = [c for c in frame.columns if c not in k_cols]
     return frame[other + k_cols].reset_index(drop=True)
+
+
+def checkpoint_runs(models: dict) -> dict[str, list[tuple[int, str]]]:
+    """(step, model) of every model of the run's layout that has a step, by training
+    run (``run`` when it names none), in step order (config order among equal steps)."""
+    runs: dict[str, list[tuple[int, str]]] = {}
+    for model, info in models.items():
+        if info.get("step") is not None:
+            runs.setdefault(info.get("run") or "run", []).append((int(info["step"]), model))
+    return {run: sorted(points, key=lambda p: p[0]) for run, points in runs.items()}

@@ -51,6 +51,11 @@ def sampling_se(correct: Sequence[int], n: int) -> float:
     return math.sqrt(var) / len(correct)
 
 
+def per_problem(verdicts: pd.DataFrame) -> pd.Series:
+    """Accuracy of each problem (fraction of its samples correct), in file order."""
+    return verdicts.groupby("problem_id", sort=False)["correct"].mean()
+
+
 def bootstrap_mean_interval(values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
     """95 % percentile interval of the mean of ``values`` resampled with replacement."""
     if len(values) == 0:

@@ -24,6 +24,7 @@ from justeval.io.identity import file_identity
 from justeval.io.parquet import DataError, read_metadata, read_parquet, write_text_atomic
 from justeval.io.schemas import BENCHMARK, VERDICTS
 from justeval.metrics.formatting import markdown
+from justeval.metrics.scores import per_problem
 
 log = logging.getLogger(__name__)
 
@@ -167,17 +168,17 @@ def accuracy_without(verdict_paths: list[str], flagged: dict[str, set[str]], set
     for path in verdict_paths:
         ident = file_identity(path)
         frame = read_parquet(path, VERDICTS)
-        per_problem = frame.groupby("problem_id", sort=False)["correct"].mean()
+        accuracy = per_problem(frame)
         out = flagged.get(ident["benchmark"], set())
-        kept = per_problem[~per_problem.index.isin(out)]
+        kept = accuracy[~accuracy.index.isin(out)]
         rows.append(
             {
                 "model": ident["model"],
                 "benchmark": ident["benchmark"],
                 "variant": ident["variant"],
-                "problems": len(per_problem),
-                "overlapping": int(per_problem.index.isin(out).sum()),
-                "mean_at_n": 100 * float(per_problem.mean()),
+                "problems": len(accuracy),
+                "overlapping": int(accuracy.index.isin(out).sum()),
+                "mean_at_n": 100 * float(accuracy.mean()),
                 "mean_at_n_without": 100 * float(kept.mean()) if len(kept) else float("nan"),
             }
         )

@@ -12,6 +12,7 @@ from justeval.command import Arg, command, layout
 from justeval.io.identity import file_identity
 from justeval.io.parquet import atomic_path, read_parquet, read_shards
 from justeval.io.schemas import VERDICTS
+from justeval.metrics.formatting import checkpoint_runs
 from justeval.metrics.scores import lengths
 
 
@@ -116,15 +117,13 @@ def steps_figure(metric_paths: list[str], benchmark: str, models: dict, variant:
     frame = read_shards(metric_paths)
     frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    runs: dict[str, list] = {}
-    for model, info in models.items():
-        if info.get("step") is None:
-            continue
-        row = frame[frame["model"] == model]
-        if not row.empty:
-            runs.setdefault(info.get("run") or "run", []).append((info["step"], row.iloc[0]))
+    rows = {model: part.iloc[0] for model, part in frame.groupby("model", sort=False)}
+    runs = {
+        run: [(step, rows[model]) for step, model in points if model in rows]
+        for run, points in checkpoint_runs(models).items()
+    }
+    runs = {run: points for run, points in runs.items() if points}
     for run, points in runs.items():
-        points.sort(key=lambda p: p[0])
         steps = [p[0] for p in points]
         means = [p[1]["mean_at_n"] for p in points]
         err = [[m - p[1]["sampling_ci_low"] for m, p in zip(means, points, strict=True)],

@@ -20,8 +20,8 @@ from justeval.io.identity import file_identity
 from justeval.io.parquet import read_metadata, read_parquet, read_shards, write_parquet, write_text_atomic
 from justeval.io.provenance import record
 from justeval.io.schemas import BENCHMARK, VERDICTS
-from justeval.metrics.formatting import accuracy_table, latex, markdown, scores_table
-from justeval.metrics.scores import clusters
+from justeval.metrics.formatting import accuracy_table, checkpoint_runs, latex, markdown, scores_table
+from justeval.metrics.scores import clusters, per_problem
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,6 @@ def load_verdicts(paths: list[str]) -> dict[tuple[str, str, str], pd.DataFrame]:
         ident = file_identity(path)
         out[ident["model"], ident["benchmark"], ident["variant"]] = read_parquet(path, VERDICTS)
     return out
-
-
-def per_problem(frame: pd.DataFrame) -> pd.Series:
-    """Accuracy of each problem (fraction of its samples correct)."""
-    return frame.groupby("problem_id", sort=False)["correct"].mean()
 
 
 # ---------------------------------------------------------------- published figures
@@ -285,26 +280,18 @@ def run_compare(
 # ---------------------------------------------------------------- sweeps
 
 
-def sweep_runs(settings: dict) -> dict[str, list[tuple[int, str]]]:
-    """(step, model) of every checkpoint with a step, by run, in step order."""
-    runs: dict[str, list[tuple[int, str]]] = {}
-    for model, info in settings["models"].items():
-        if info.get("step") is not None:
-            runs.setdefault(info.get("run") or "run", []).append((int(info["step"]), model))
-    return {run: sorted(points) for run, points in runs.items()}
-
-
 def sweep_table(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: dict) -> pd.DataFrame:
     """One row per (run, step, benchmark or Avg): mean@N (%) and the paired Δ against
     the run's first checkpoint with its 95 % paired bootstrap over problems."""
     primary, benches = settings["variants"][0], list(settings["benchmarks"])
     rows = []
-    for run, points in sweep_runs(settings).items():
+    for run, points in checkpoint_runs(settings["models"]).items():
         first = points[0][1]
         pairs = [[first, model] for _, model in points[1:]]
-        # (an empty `compare` would mean "every model against the first" to paired_comparison)
-        paired = paired_comparison(verdicts, {**settings, "compare": pairs}) if pairs else None
-        by_pair = {(r.b, r.benchmark): r for r in paired.itertuples()} if pairs else {}
+        by_pair = {}
+        if pairs:  # (an empty `compare` would mean "every model against the first")
+            paired = paired_comparison(verdicts, {**settings, "compare": pairs})
+            by_pair = {(r.b, r.benchmark): r for r in paired.itertuples()}
         for step, model in points:
             means = []
             for bench in [*benches, "Avg"]:
@@ -319,17 +306,13 @@ def sweep_table(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: di
                     mean = 100 * float(per_problem(frame).mean())
                     means.append(mean)
                 pair = by_pair.get((model, bench))
+                if model == first:
+                    delta = (0.0, 0.0, 0.0)
+                else:
+                    delta = (pair.delta, pair.ci_low, pair.ci_high) if pair else (np.nan,) * 3
                 rows.append(
-                    {
-                        "run": run,
-                        "step": step,
-                        "model": model,
-                        "benchmark": bench,
-                        "mean_at_n": mean,
-                        "delta_vs_first": 0.0 if model == first else (pair.delta if pair else np.nan),
-                        "ci_low": 0.0 if model == first else (pair.ci_low if pair else np.nan),
-                        "ci_high": 0.0 if model == first else (pair.ci_high if pair else np.nan),
-                    }
+                    {"run": run, "step": step, "model": model, "benchmark": bench, "mean_at_n": mean}
+                    | dict(zip(("delta_vs_first", "ci_low", "ci_high"), delta, strict=True))
                 )
     columns = ["run", "step", "model", "benchmark", "mean_at_n", "delta_vs_first", "ci_low", "ci_high"]
     return pd.DataFrame(rows, columns=columns)
