@@ -86,10 +86,10 @@ def _sharded_files(folder: Path) -> list[str]:
 def check_weights_folder(folder: Path, where: str) -> None:
     """A folder vLLM can load: a config.json and weight files. A trainer's sharded
     checkpoint (beside it or in it) is said as such, with how to merge it."""
-    for place in (folder, folder.parent):
+    has_weights = any(any(folder.glob(pattern)) for pattern in WEIGHT_FILES)
+    for place in () if has_weights else (folder, folder.parent):
         shards = _sharded_files(place)
-        has_weights = any(any(folder.glob(pattern)) for pattern in WEIGHT_FILES)
-        if shards and not has_weights:
+        if shards:
             raise ConfigError(
                 f"config error: {where}: {folder} holds no Hugging Face weights, and {place} holds a "
                 f"sharded trainer checkpoint ({shards[0]}, ... {len(shards)} files). Merge it first, "
@@ -98,7 +98,7 @@ def check_weights_folder(folder: Path, where: str) -> None:
             )
     if not (folder / "config.json").is_file():
         raise ConfigError(f"config error: {where}: {folder} holds no config.json (not a model folder)")
-    if not any(any(folder.glob(pattern)) for pattern in WEIGHT_FILES):
+    if not has_weights:
         raise ConfigError(
             f"config error: {where}: {folder} holds a config.json but no weights (*.safetensors or *.bin)"
         )

@@ -171,12 +171,9 @@ class RuleParams:
         """How problems are compared, the training sets by name and column (their
         files are the rule's inputs), and the order of the accuracy rows."""
         ov = self.config["overlap"]
-        train = [
-            {"name": t["name"], "path": t["path"], "column": t.get("column", "problem")} for t in ov["train"]
-        ]
         return canonical_json(
             {
-                "train": train,
+                "train": ov["train"],
                 "ngram": ov["ngram"],
                 "threshold": ov["threshold"],
                 "num_perm": ov["num_perm"],

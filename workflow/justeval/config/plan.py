@@ -209,7 +209,7 @@ def check_overlap(config: dict, benchmarks: dict) -> None:
             raise ConfigError(f"config error: {where}.path: no such file: {entry['path']}")
         if not path.name.endswith((".parquet", ".jsonl", ".json")):
             raise ConfigError(f"config error: {where}.path: {entry['path']} is not Parquet or JSON lines")
-        column = entry.get("column", "problem")
+        column = entry["column"]
         columns = _training_columns(path, where)
         if column not in columns:
             raise ConfigError(
