@@ -130,3 +130,26 @@ def test_shared_benchmarks_dry_run_with_local_source(tmp_path):
     jobs = planned_jobs(workdir, [configfile], "AIME24")
     # N = 32 in one block of 32 per model
     assert jobs["prepare_benchmark"] == 1 and jobs["generate"] == 2 and jobs["AIME24"] == 1
+
+
+def test_a_training_curve_needs_only_its_benchmark_and_its_checkpoints(tmp_path):
+    """The steps plot of one benchmark plans that benchmark's jobs of the models that
+    have a step, nothing of the other eight benchmarks or of a model without a step."""
+    workdir = new_workdir(tmp_path)
+    hub = "hbx/JustRL-DeepSeek-1.5B"
+    config = {
+        "models": [
+            {"name": "r7-a", "hub": hub, "step": 100, "run": "r7"},
+            {"name": "r7-b", "hub": hub, "step": 200, "run": "r7"},
+            {"name": "other", "hub": hub},
+        ]
+    }
+    configfile = write_config(tmp_path / "steps.yaml", config)
+    jobs = planned_jobs(workdir, [configfile], "results/plots/steps/AIME24.svg")
+    assert {r: jobs.get(r) for r in ("generate", "rule_grade", "aggregate", "plot_steps")} == {
+        "generate": 2,
+        "rule_grade": 2,
+        "aggregate": 2,
+        "plot_steps": 1,
+    }
+    assert jobs["prepare_benchmark"] == 1

@@ -159,6 +159,17 @@ def primary_variant(wildcards=None):
     return canonical_json({"variants": [PLAN.primary.name], "version": REPORT_VERSION})
 
 
+def benchmark_stepped_metrics(wildcards):
+    """Primary-variant metrics of every checkpoint with a step on one benchmark (the
+    training curve): a curve never waits for, or reruns after, another benchmark."""
+    primary = PLAN.primary.name
+    return [
+        METRICS_PATH.format(model=m, benchmark=wildcards.benchmark, variant=primary)
+        for m, b in PLAN.pairs()
+        if b == wildcards.benchmark and PLAN.models[m].step is not None
+    ]
+
+
 def all_manifests(wildcards=None):
     return [
         MANIFEST_PATH.format(model=m)

@@ -49,7 +49,7 @@ rule plot_lengths:
 rule plot_steps:
     """Accuracy against training step for checkpoints that give a `step`."""
     input:
-        metrics=all_metrics,
+        metrics=benchmark_stepped_metrics,
     output:
         png=report(
             PLOT_STEPS_PATH.replace("{ext}", "png"),
