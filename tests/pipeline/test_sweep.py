@@ -9,7 +9,9 @@ AIME24's second problem (33.33 % of three problems).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 import xml.etree.ElementTree as ET
 
 import pandas as pd
@@ -23,9 +25,17 @@ pytestmark = pytest.mark.pipeline
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def _age(folder):
+    """Date a folder back an hour: a checkpoint the trainer finished writing."""
+    when = time.time() - 3600
+    for path in [*folder.rglob("*"), folder]:
+        os.utime(path, (when, when))
+
+
 def _checkpoint(root, step, model_folder):
     target = root / f"global_step_{step}" / "actor" / "huggingface"
     shutil.copytree(model_folder, target)
+    _age(target)
     return target
 
 
@@ -51,6 +61,14 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
 
     # a checkpoint appears: the next call evaluates it and nothing else that was done
     _checkpoint(ckpt, 200, tiny_models["boxed113"])
+    # and one whose weights file the trainer is still writing: left for a later call
+    writing = _checkpoint(ckpt, 300, tiny_models["boxed113"]) / "model.safetensors"
+    os.truncate(writing, writing.stat().st_size // 2)
+    _age(writing.parent)
+    dry = run_snakemake(workdir, "--dry-run", "--cores", "1", configfiles=[configfile])
+    (line,) = [x for x in dry.stderr.splitlines() if "step 300" in x]
+    assert line.startswith("justeval: models[0].sweep, step 300: ") and "model.safetensors holds" in line
+    assert "r7-step300" not in dry.stdout + dry.stderr.replace(line, "")
     planned = planned_jobs(workdir, [configfile])
     per_checkpoint = {"generate": 1, "rule_grade": 1, "aggregate": 1, "collect_scores": 1, "plot_lengths": 1}
     assert {r: planned[r] for r in per_checkpoint} == per_checkpoint
@@ -60,6 +78,9 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
     new_calls = [json.loads(line) for line in trace.read_text().splitlines()[calls_before:]]
     assert [c["job"] for c in new_calls] == ["generate r7-step200 shard 0"]
     assert planned_jobs(workdir, [configfile]) == {}
+    # how long a folder must rest decides only what is waited for, never a result
+    config["models"][0]["sweep"]["settle_seconds"] = 0
+    assert planned_jobs(workdir, [write_config(workdir / "settle.yaml", config)]) == {}
 
     sweep = pd.read_csv(workdir / "results" / "tables" / "sweep.csv")
     accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv").set_index("model")
@@ -104,6 +125,7 @@ def test_an_unmerged_trainer_checkpoint_stops_the_run_before_it_starts(tmp_path,
     shutil.copy(tiny_models["random"] / "config.json", actor / "huggingface" / "config.json")
     for rank in range(2):
         (actor / f"model_world_size_2_rank_{rank}.pt").write_bytes(b"\0" * 16)
+    _age(actor)
     workdir = new_workdir(tmp_path / "run")
     config = {
         "models": [{"name": "r7", "sweep": {"glob": str(ckpt / "global_step_*" / "actor" / "huggingface")}}],

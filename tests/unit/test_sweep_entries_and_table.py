@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
 
-from justeval.config.models import expand_sweeps
+from justeval.config.models import check_weights_folder, expand_sweeps, safetensors_mismatch
 from justeval.config.schema import ConfigError
 from justeval.stages.tables import sweep_markdown, sweep_table
 
+HOUR_AGO = time.time() - 3600
 
-def _checkpoint(root, step, *, weights=True, shards=0):
+
+def _age(folder, when=HOUR_AGO):
+    """Date a folder and its files back, as a checkpoint written a while ago."""
+    for path in [*folder.rglob("*"), folder]:
+        os.utime(path, (when, when))
+
+
+def _weights(path):
+    save_file({"w": np.arange(4, dtype=np.float32)}, str(path))
+
+
+def _checkpoint(root, step, *, weights=True, shards=0, age=True):
     actor = root / f"global_step_{step}" / "actor"
     hf = actor / "huggingface"
     hf.mkdir(parents=True)
     (hf / "config.json").write_text("{}")
     (hf / "tokenizer.json").write_text("{}")
     if weights:
-        (hf / "model.safetensors").write_bytes(b"")
+        _weights(hf / "model.safetensors")
     for rank in range(shards):
         (actor / f"model_world_size_{shards}_rank_{rank}.pt").write_bytes(b"")
+    if age:
+        _age(hf)
     return hf
 
 
@@ -30,10 +49,15 @@ def _sweep(root, **extra):
     return {"name": "r7", "sweep": {"glob": str(root / "global_step_*" / "actor" / "huggingface"), **extra}}
 
 
+def _models(entries):
+    models, _ = expand_sweeps(entries)
+    return models
+
+
 def test_one_model_per_checkpoint_in_step_order(tmp_path):
     for step in (200, 0, 1000, 50):  # numeric order, not the folders' text order
         _checkpoint(tmp_path, step)
-    entries = expand_sweeps([{"name": "base", "hub": "org/base"}, _sweep(tmp_path, run="run-7")])
+    entries = _models([{"name": "base", "hub": "org/base"}, _sweep(tmp_path, run="run-7")])
     assert [e["name"] for _, e in entries] == ["base", "r7-step0", "r7-step50", "r7-step200", "r7-step1000"]
     assert [e.get("step") for _, e in entries] == [None, 0, 50, 200, 1000]
     assert {e.get("run") for _, e in entries[1:]} == {"run-7"}
@@ -44,9 +68,9 @@ def test_one_model_per_checkpoint_in_step_order(tmp_path):
 def test_every_and_steps_thin_the_sweep(tmp_path):
     for step in (0, 50, 100, 150, 200):
         _checkpoint(tmp_path, step)
-    assert [e["step"] for _, e in expand_sweeps([_sweep(tmp_path, every=100)])] == [0, 100, 200]
+    assert [e["step"] for _, e in _models([_sweep(tmp_path, every=100)])] == [0, 100, 200]
     # a listed step that is not there yet is simply not evaluated yet
-    assert [e["step"] for _, e in expand_sweeps([_sweep(tmp_path, steps=[50, 200, 400])])] == [50, 200]
+    assert [e["step"] for _, e in _models([_sweep(tmp_path, steps=[50, 200, 400])])] == [50, 200]
     with pytest.raises(ConfigError, match=r"none of the steps found \(0, 50, 100, 150, 200\)"):
         expand_sweeps([_sweep(tmp_path, steps=[7])])
 
@@ -56,9 +80,8 @@ def test_the_run_defaults_to_the_name_and_the_step_pattern_is_the_users(tmp_path
         (tmp_path / f"ckpt-{step}").mkdir()
         (tmp_path / f"ckpt-{step}" / "config.json").write_text("{}")
         (tmp_path / f"ckpt-{step}" / "pytorch_model.bin").write_bytes(b"")
-    entries = expand_sweeps(
-        [{"name": "grpo", "sweep": {"glob": str(tmp_path / "ckpt-*"), "step": r"ckpt-(\d+)$"}}]
-    )
+        _age(tmp_path / f"ckpt-{step}")
+    entries = _models([{"name": "grpo", "sweep": {"glob": str(tmp_path / "ckpt-*"), "step": r"ckpt-(\d+)$"}}])
     assert [(e["name"], e["step"], e["run"]) for _, e in entries] == [
         ("grpo-step3", 3, "grpo"),
         ("grpo-step4", 4, "grpo"),
@@ -102,6 +125,66 @@ def test_a_folder_with_a_config_but_no_weights(tmp_path):
     _checkpoint(tmp_path, 10, weights=False)
     with pytest.raises(ConfigError, match=r"holds a config.json but no weights"):
         expand_sweeps([_sweep(tmp_path)])
+
+
+def test_checkpoints_still_being_written_wait_for_a_later_call(tmp_path):
+    _checkpoint(tmp_path, 10)
+    _checkpoint(tmp_path, 20, age=False)  # just saved: under settle_seconds
+    cut = _checkpoint(tmp_path, 30, age=False)
+    data = (cut / "model.safetensors").read_bytes()
+    (cut / "model.safetensors").write_bytes(data[:-3])  # the weights file is still being written
+    _age(cut)
+    half = _checkpoint(tmp_path, 40, weights=False, age=False)  # a sharded save, one shard written
+    _weights(half / "model-00001-of-00002.safetensors")
+    _age(half)
+    indexed = _checkpoint(tmp_path, 50, weights=False, age=False)  # an index naming a file not there
+    _weights(indexed / "model-a.safetensors")
+    weight_map = {"w": "model-a.safetensors", "v": "model-b.safetensors"}
+    (indexed / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    _age(indexed)
+    models, waiting = expand_sweeps([_sweep(tmp_path)])
+    assert [e["step"] for _, e in models] == [10]
+    assert [line.split(":")[0] for line in waiting] == [
+        f"models[0].sweep, step {s}" for s in (20, 30, 40, 50)
+    ]
+    assert "is still being written?" in waiting[0] and "sweep.settle_seconds: 60" in waiting[0]
+    assert f"model.safetensors holds {len(data) - 3} of its {len(data)} bytes" in waiting[1]
+    assert "1 of the 2 model-*-of-00002.safetensors shards are there" in waiting[2]
+    assert "model.safetensors.index.json names model-b.safetensors, which is not there" in waiting[3]
+    # settle_seconds: 0 takes a folder as soon as its weights are whole
+    models, waiting = expand_sweeps([_sweep(tmp_path, settle_seconds=0)])
+    assert [e["step"] for _, e in models] == [10, 20] and len(waiting) == 3
+
+
+def test_a_sweep_with_no_finished_checkpoint_is_an_error(tmp_path):
+    _checkpoint(tmp_path, 10, age=False)
+    with pytest.raises(ConfigError, match=r"models\[0\]\.sweep: no checkpoint is finished yet \(step 10: "):
+        expand_sweeps([_sweep(tmp_path)])
+
+
+def test_a_path_model_with_cut_weights_is_refused(tmp_path):
+    hf = _checkpoint(tmp_path, 10)
+    data = (hf / "model.safetensors").read_bytes()
+    (hf / "model.safetensors").write_bytes(data[:20])
+    with pytest.raises(ConfigError, match=r"models\[0\]: .* its weights are incomplete: model.safetensors"):
+        check_weights_folder(hf, "models[0]")
+
+
+def test_the_safetensors_size_check_agrees_with_the_safetensors_library(tmp_path):
+    """At every cut of a real file, and with bytes appended: ours finds it whole
+    exactly when the library loads it."""
+    whole = tmp_path / "whole.safetensors"
+    save_file({"a": np.arange(6, dtype=np.float32), "b": np.ones((2, 3), dtype=np.int64)}, str(whole))
+    data = whole.read_bytes()
+    probe = tmp_path / "probe.safetensors"
+    for body in [data[:cut] for cut in range(len(data) + 1)] + [data + b"\0", data + b"  "]:
+        probe.write_bytes(body)
+        try:
+            load_file(str(probe))
+            loads = True
+        except SafetensorError:
+            loads = False
+        assert (safetensors_mismatch(probe) is None) == loads, len(body)
 
 
 def _verdicts(correct_by_problem: dict[str, list[bool]]) -> pd.DataFrame:

@@ -11,6 +11,10 @@ for _model, _files in PLAN.fingerprint_local_models(WEIGHTS_CACHE_DIR).items():
         file=sys.stderr,
     )
 
+# A sweep checkpoint still being written waits for a later call
+for _line in PLAN.waiting:
+    print(f"justeval: {_line}; the next call evaluates it", file=sys.stderr)
+
 # sha256 pins are checked before any job starts, and before anything is deleted
 try:
     for _bench in PLAN.benchmarks.values():

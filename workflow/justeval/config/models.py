@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import glob
+import json
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,10 +79,74 @@ WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 # verl's FSDP trainer checkpoint: one shard of the weights per rank, not loadable as is
 SHARDED_CHECKPOINT = re.compile(r"model_world_size_\d+_rank_\d+\.pt")
 DEFAULT_STEP_PATTERN = r"global_step_(\d+)"
+DEFAULT_SETTLE_SECONDS = 60
+# a weight file of a sharded save: model-00001-of-00004.safetensors
+WEIGHT_SHARD = re.compile(r"(.+)-(\d+)-of-(\d+)\.(safetensors|bin)")
 
 
 def _sharded_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.glob("*.pt") if SHARDED_CHECKPOINT.fullmatch(p.name))
+
+
+def safetensors_mismatch(path: Path) -> str | None:
+    """Why a ``.safetensors`` file's size is not the one its header gives (None when
+    it is). The format: an 8-byte little-endian header length, a JSON header giving
+    each tensor's ``data_offsets`` [begin, end) in the bytes after the header; a
+    file being written is shorter than the last offset says."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            return f"{path.name} holds {size} bytes, not even its header length"
+        n = int.from_bytes(head, "little")
+        if 8 + n > size:
+            return f"{path.name} holds {size} bytes, less than its {n}-byte header"
+        try:
+            header = json.loads(fh.read(n))
+            end = max(
+                (int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0
+            )
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return f"{path.name} has no safetensors header"
+    if 8 + n + end > size:
+        return f"{path.name} holds {size} of its {8 + n + end} bytes"
+    if 8 + n + end < size:
+        return f"{path.name} holds {size} bytes, more than the {8 + n + end} its header gives"
+    return None
+
+
+def unfinished_weights(folder: Path) -> str | None:
+    """Why a folder's weights are not all written yet (None when they are): a
+    shard of ``-of-N`` missing, a file an index names missing, a ``.safetensors``
+    file shorter than its header says."""
+    names = {p.name for p in folder.iterdir()}
+    shards: dict[tuple[str, str, int], int] = {}
+    for name in names:
+        m = WEIGHT_SHARD.fullmatch(name)
+        if m:
+            key = (m.group(1), m.group(4), int(m.group(3)))
+            shards[key] = shards.get(key, 0) + 1
+    for (prefix, ext, total), present in sorted(shards.items()):
+        if present < total:
+            return f"{present} of the {total} {prefix}-*-of-{total:05d}.{ext} shards are there"
+    for index in sorted(n for n in names if n.endswith(".index.json")):
+        try:
+            files = set(json.loads((folder / index).read_text())["weight_map"].values())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return f"{index} is not a weight index (yet)"
+        missing = sorted(files - names)
+        if missing:
+            return f"{index} names {missing[0]}, which is not there"
+    for name in sorted(n for n in names if n.endswith(".safetensors")):
+        short = safetensors_mismatch(folder / name)
+        if short:
+            return short
+    return None
+
+
+def _last_change(folder: Path) -> float:
+    """When the folder or a file in it last changed."""
+    return max([folder.stat().st_mtime, *(p.stat().st_mtime for p in folder.iterdir())])
 
 
 def check_weights_folder(folder: Path, where: str) -> None:
@@ -102,6 +168,9 @@ def check_weights_folder(folder: Path, where: str) -> None:
         raise ConfigError(
             f"config error: {where}: {folder} holds a config.json but no weights (*.safetensors or *.bin)"
         )
+    unfinished = unfinished_weights(folder)
+    if unfinished:
+        raise ConfigError(f"config error: {where}: {folder}: its weights are incomplete: {unfinished}")
 
 
 def sweep_checkpoints(entry: dict, where: str) -> list[tuple[int, Path]]:
@@ -147,10 +216,15 @@ def sweep_checkpoints(entry: dict, where: str) -> list[tuple[int, Path]]:
     return [(s, found[s]) for s in keep]
 
 
-def expand_sweeps(entries: list[dict], key: str = "models") -> list[tuple[str, dict]]:
+def expand_sweeps(
+    entries: list[dict], key: str = "models", now: float | None = None
+) -> tuple[list[tuple[str, dict]], list[str]]:
     """(where, entry) for every model: a sweep entry becomes one path entry per
-    checkpoint, aliased ``<name>-step<step>`` with its step and run."""
-    out = []
+    checkpoint, aliased ``<name>-step<step>`` with its step and run; and a line for
+    each checkpoint left for a later call because it is still being written (a file
+    changed under ``settle_seconds`` ago, or weights not all there)."""
+    now = time.time() if now is None else now
+    out, waiting = [], []
     for i, entry in enumerate(entries):
         where = f"{key}[{i}]"
         if "sweep" not in entry:
@@ -167,12 +241,28 @@ def expand_sweeps(entries: list[dict], key: str = "models") -> list[tuple[str, d
                 f"config error: {where}.name: a sweep needs a name (aliases are <name>-step<N>)"
             )
         run = entry["sweep"].get("run") or entry["name"]
+        settle = entry["sweep"].get("settle_seconds", DEFAULT_SETTLE_SECONDS)
+        kept = 0
         for step, folder in sweep_checkpoints(entry, where):
+            age = now - _last_change(folder)
+            if age < settle:
+                reason = f"changed {max(age, 0):.0f} s ago (sweep.settle_seconds: {settle})"
+            else:
+                reason = unfinished_weights(folder)
+            if reason:
+                waiting.append(f"{where}.sweep, step {step}: {folder} is still being written? {reason}")
+                continue
             check_weights_folder(folder, f"{where}.sweep, step {step}")
             expanded = {k: v for k, v in entry.items() if k != "sweep"}
             expanded.update(name=f"{entry['name']}-step{step}", path=str(folder), step=step, run=run)
             out.append((f"{where}.sweep (step {step})", expanded))
-    return out
+            kept += 1
+        if not kept:
+            raise ConfigError(
+                f"config error: {where}.sweep: no checkpoint is finished yet "
+                f"(step {step}: {folder}: {reason})"
+            )
+    return out, waiting
 
 
 def model_spec(entry: dict, where: str) -> ModelSpec:

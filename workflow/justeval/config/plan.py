@@ -6,7 +6,7 @@ Imported by the Snakefile at parse time (every SLURM job parses it again).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from justeval.config.benchmarks import BenchmarkSpec, pass_k_values, resolve_source
@@ -50,6 +50,8 @@ class Plan:
     variants: dict[str, Variant]  # grading variants, the primary one first
     benchmarks: dict[str, BenchmarkSpec]
     project_dir: Path
+    # a line for each sweep checkpoint left for a later call (still being written)
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def primary(self) -> Variant:
@@ -121,7 +123,7 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
     """Check what the schema cannot and return the Plan (raises ConfigError)."""
     project_dir = Path(project_dir)
     models: dict[str, ModelSpec] = {}
-    entries = expand_sweeps(config["models"])
+    entries, waiting = expand_sweeps(config["models"])
     where_of = {}
     for where, entry in entries:
         spec = model_spec(entry, where)
@@ -190,7 +192,7 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
             "config error: grading_variants[0]: the first (primary) variant cannot be `provided`"
         )
     check_overlap(config, benchmarks)
-    return Plan(config, models, variants, benchmarks, project_dir)
+    return Plan(config, models, variants, benchmarks, project_dir, waiting)
 
 
 def check_overlap(config: dict, benchmarks: dict) -> None:
