@@ -240,6 +240,18 @@ def test_no_universal_answer(grader, golds_by_benchmark):
         ("x+y=1", r"x+y=\infty"),  # (x+y-1)/(x+y-oo) is 0 everywhere: not proportional
         ("2x+3y=6", "0=0"),
         (r"\frac{1}{0}", r"\frac{0}{0}"),
+        # CMIMC25's gold: rounded to 50 digits, it and its near misses were one number
+        ("2024^{4046}", "2024^{4046}-1"),
+        ("2024^{4046}", "2024^{4046}+1"),
+        ("2024^{4046}", "2024^{4046}-2024"),
+        ("2^{150000}", "2^{150000}+1"),  # beyond the exact limit: sympy decides, exactly
+        # a letter applied to a number is a function's value, not a product that is 0
+        ("0", "f(0)"),
+        ("0", "P(0)"),
+        ("0", "f'(0)"),
+        (r"I(0) e^{-\frac{t}{R C}}", "0"),  # Minerva: every answer 0 matched it
+        (r"I(0) e^{-\frac{t}{R C}}", r"2 I(0) e^{-\frac{t}{R C}}"),
+        ("2a", "a(2)"),
     ],
 )
 def test_reported_false_accepts_are_rejected(gold, answer):
@@ -262,6 +274,14 @@ def test_reported_false_accepts_are_rejected(gold, answer):
         (r"(-\infty,\infty)", r"\mathbb{R}"),
         ("(5,\\infty)", "(5, \\infty)"),
         ("2x+3y=6", "4x+6y=12"),
+        ("2024^{4046}", "(2024^{2023})^2"),
+        ("2024^{4046}", r"2024^{4045}\cdot 2024"),
+        ("2^{150000}", "4^{75000}"),
+        ("(1.0001)^{100000}", r"1.0001^{50000}\cdot 1.0001^{50000}"),  # small enough to round
+        (r"I(0) e^{-\frac{t}{R C}}", "I(0)e^{-t/(RC)}"),
+        (r"\frac{n(n+1)}{2}", r"\frac{n^2+n}{2}"),  # a letter before a group is still a product
+        (r"(1+\sqrt{2})a", r"a(1+\sqrt{2})"),
+        ("f(0)", "f(0)"),
     ],
 )
 def test_true_matches_still_match(gold, answer):

@@ -28,7 +28,7 @@ import mpmath
 MAX_LENGTH = 600  # characters of one expression
 MAX_DEPTH = 60  # nesting of the parse
 MAX_NODES = 400
-MAX_EXACT_BITS = 20_000  # exact rationals beyond this switch to mpmath
+MAX_EXACT_BITS = 100_000  # bits of an exact rational; beyond, this evaluator does not decide
 MAX_LOG2 = 100_000  # |log2| of any value; beyond it the value is "too large"
 MAX_FACTORIAL = 1_000
 PRECISION = 50  # decimal digits of the numeric evaluation
@@ -265,7 +265,7 @@ class Parser:
             node = self.number(tok)
             return self.subscripted(node, tok)
         if kind == "letter":
-            return self.primed(self.subscripted(self.node("var", tok), tok))
+            return self.applied(self.primed(self.subscripted(self.node("var", tok), tok)))
         if tok in ("(", "[", "{"):
             close = {"(": ")", "[": "]", "{": "}"}[tok]
             self.enter()
@@ -292,6 +292,22 @@ class Parser:
             # x_1 is a variable name; 52_8 is a number in base 8: an opaque symbol
             return self.node("sym" if node[0] != "var" else "var", f"{text}_{body}")
         return node
+
+    def applied(self, node):
+        """``f(0)``, ``P(-1)``, ``f'(2)``: a letter applied to one number is a
+        function's value, an unknown of its own (a variable named ``f(0)``), not the
+        product f·0, which is 0 for any f: a response that restates the question,
+        "f(0)", would match the gold 0, and every answer 0 Minerva's gold
+        ``I(0) e^{-t/(RC)}``. ``x(x+1)``, ``a(1+\\sqrt 2)`` stay products; ``e`` and
+        ``i`` are constants."""
+        if node[0] != "var" or node[1] in ("e", "i") or self.peek()[1] != "(":
+            return node
+        sign = "-" if self.peek(1)[1] == "-" else ""
+        kind, number = self.peek(1 + len(sign))
+        if kind != "num" or self.peek(2 + len(sign))[1] != ")":
+            return node
+        self.pos += 3 + len(sign)
+        return self.node("var", f"{node[1]}({sign}{number})")
 
     def primed(self, node):
         """y' and y'' are variables of their own (derivatives, as names)."""
@@ -437,6 +453,22 @@ def has_float(tree) -> bool:
     return False
 
 
+# |log2| above which a rounded value no longer tells integers apart: rounded to
+# PRECISION digits, 2024^{4046} and 2024^{4046} - 1 (CMIMC25's gold and a near
+# miss) are the same number
+ROUNDED_MAX_LOG2 = int((PRECISION - 10) * math.log2(10))
+
+
+def _rounded(x):
+    """An exact value too large to keep exact, rounded: kept while it is small
+    enough for the rounding not to merge neighbours, else refused (sympy, which
+    keeps integers exact, decides)."""
+    x = _check_mp(x)
+    if not mpmath.isinf(x) and x != 0 and mpmath.log(abs(x), 2) > ROUNDED_MAX_LOG2:
+        raise TooLarge("exact value too large to round")
+    return x
+
+
 def _check_mp(x):
     if isinstance(x, (mpmath.mpf, mpmath.mpc)):
         if mpmath.isnan(x):
@@ -516,6 +548,7 @@ class Evaluator:
                 r = op(a, b)
                 if _exact_ok(r):
                     return r
+                return _rounded(op(_mp(a), _mp(b)))
             return _check_mp(op(_mp(a), _mp(b)))
         if kind == "pow":
             return self.power(self(node[1]), self(node[2]))
@@ -551,6 +584,9 @@ class Evaluator:
             bits = max(base.numerator.bit_length(), base.denominator.bit_length())
             if bits * abs(e) <= MAX_EXACT_BITS:
                 return base**e
+            exact = True
+        else:
+            exact = False
         if isinstance(base, Fraction) and isinstance(exp, Fraction) and base > 0 and exp.denominator > 1:
             root = _int_root(base, exp.denominator) if exp.denominator <= 64 else None
             if root is not None:
@@ -564,7 +600,8 @@ class Evaluator:
             and abs(e) * abs(mpmath.log(abs(b), 2)) > MAX_LOG2
         ):
             raise TooLarge("power too large")
-        return _check_mp(mpmath.power(b, e))
+        value = _check_mp(mpmath.power(b, e))
+        return _rounded(value) if exact else value
 
     def root(self, index, x):
         if isinstance(index, Fraction) and index.denominator == 1 and isinstance(x, Fraction) and x >= 0:
