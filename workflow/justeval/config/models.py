@@ -150,8 +150,16 @@ def _last_change(folder: Path) -> float:
 
 
 def check_weights_folder(folder: Path, where: str) -> None:
-    """A folder vLLM can load: a config.json and weight files. A trainer's sharded
-    checkpoint (beside it or in it) is said as such, with how to merge it."""
+    """A folder vLLM can load: a config.json and weight files, all written."""
+    _check_loadable(folder, where)
+    unfinished = unfinished_weights(folder)
+    if unfinished:
+        raise ConfigError(f"config error: {where}: {folder}: its weights are incomplete: {unfinished}")
+
+
+def _check_loadable(folder: Path, where: str) -> None:
+    """A config.json and weight files. A trainer's sharded checkpoint (beside the
+    folder or in it) is said as such, with how to merge it."""
     has_weights = any(any(folder.glob(pattern)) for pattern in WEIGHT_FILES)
     for place in () if has_weights else (folder, folder.parent):
         shards = _sharded_files(place)
@@ -168,9 +176,6 @@ def check_weights_folder(folder: Path, where: str) -> None:
         raise ConfigError(
             f"config error: {where}: {folder} holds a config.json but no weights (*.safetensors or *.bin)"
         )
-    unfinished = unfinished_weights(folder)
-    if unfinished:
-        raise ConfigError(f"config error: {where}: {folder}: its weights are incomplete: {unfinished}")
 
 
 def sweep_checkpoints(entry: dict, where: str) -> list[tuple[int, Path]]:
@@ -216,14 +221,12 @@ def sweep_checkpoints(entry: dict, where: str) -> list[tuple[int, Path]]:
     return [(s, found[s]) for s in keep]
 
 
-def expand_sweeps(
-    entries: list[dict], key: str = "models", now: float | None = None
-) -> tuple[list[tuple[str, dict]], list[str]]:
+def expand_sweeps(entries: list[dict], key: str = "models") -> tuple[list[tuple[str, dict]], list[str]]:
     """(where, entry) for every model: a sweep entry becomes one path entry per
     checkpoint, aliased ``<name>-step<step>`` with its step and run; and a line for
     each checkpoint left for a later call because it is still being written (a file
     changed under ``settle_seconds`` ago, or weights not all there)."""
-    now = time.time() if now is None else now
+    now = time.time()
     out, waiting = [], []
     for i, entry in enumerate(entries):
         where = f"{key}[{i}]"
@@ -248,11 +251,11 @@ def expand_sweeps(
             if age < settle:
                 reason = f"changed {max(age, 0):.0f} s ago (sweep.settle_seconds: {settle})"
             else:
+                _check_loadable(folder, f"{where}.sweep, step {step}")
                 reason = unfinished_weights(folder)
             if reason:
                 waiting.append(f"{where}.sweep, step {step}: {folder} is still being written? {reason}")
                 continue
-            check_weights_folder(folder, f"{where}.sweep, step {step}")
             expanded = {k: v for k, v in entry.items() if k != "sweep"}
             expanded.update(name=f"{entry['name']}-step{step}", path=str(folder), step=step, run=run)
             out.append((f"{where}.sweep (step {step})", expanded))
