@@ -206,7 +206,7 @@ def plot_targets():
 
 
 def documented_outputs():
-    """Every per-(model, benchmark) file the README documents, so that one that goes
+    """Every per-(model, benchmark) file docs/outputs.md documents, so that one that goes
     missing (a killed --forcerun, a deleted shard) is rebuilt by the next run."""
     out = []
     for m, b in PLAN.pairs():

@@ -2,7 +2,7 @@
 
 Every file is written through :func:`justeval.io.parquet.write_parquet`, which
 casts to these schemas, so a file on disk always has exactly these columns in
-this order. The README documents them for users.
+this order. docs/outputs.md documents them for users.
 """
 
 from __future__ import annotations
