@@ -35,6 +35,20 @@ def test_default_protocol_job_counts(tmp_path):
     }
 
 
+def test_a_fresh_run_asks_for_no_intermediate_by_name(tmp_path):
+    """`all` names a pair's documented intermediates only once some of the pair's
+    files exist (to remake one that went missing: test_end_to_end); before, the
+    pair's scores target makes them all, and a sweep's dry run stays short."""
+    workdir = new_workdir(tmp_path)
+    proc = run_snakemake(workdir, "--dry-run", "--cores", "1")
+    out = proc.stdout + proc.stderr
+    block = out.split("rule all:", 1)[1].split("\n\n", 1)[0]
+    (inputs,) = [line for line in block.splitlines() if line.strip().startswith("input:")]
+    named = inputs.split("input:", 1)[1].split(", ")
+    assert "results/tables/accuracy.md" in named and len(named) < 200
+    assert not [f for f in named if "/generations/" in f or "/rule_grades/" in f or "/verdicts" in f]
+
+
 def test_smoke_config_replaces_model_and_benchmark_lists():
     """--configfile merges over config.yaml but replaces its lists."""
     jobs = planned_jobs(ROOT, [ROOT / "tests" / "smoke" / "config.yaml"], "--forceall")

@@ -206,27 +206,41 @@ def plot_targets():
 
 
 def documented_outputs():
-    """Every per-(model, benchmark) file docs/outputs.md documents, so that one that goes
-    missing (a killed --forcerun, a deleted shard) is rebuilt by the next run."""
+    """The per-(model, benchmark) files docs/outputs.md documents that are missing
+    while others of their pair exist, so that one that goes missing (a killed
+    --forcerun, a deleted shard) is rebuilt by the next run: Snakemake does not
+    remake an intermediate whose consumers are up to date unless it is asked for.
+    A pair none of whose files exist yet needs none of them here, since its
+    scores target makes them all (and a sweep's dry run stays short)."""
     out = []
     for m, b in PLAN.pairs():
-        n = PLAN.benchmarks[b].n_shards
-        out += expand(GENERATIONS_PATH, model=m, benchmark=b, shard=range(n))
-        for v in PLAN.model_variants(m):
-            if not PLAN.variants[v].provided:
-                out += expand(
-                    RULE_GRADES_PATH, model=m, benchmark=b, variant=v, shard=range(n)
-                )
-                out += [
-                    p.format(model=m, benchmark=b, variant=v)
-                    for p in (AUDIT_MD_PATH, AUDIT_JSON_PATH)
-                ]
+        files = _pair_files(m, b)
+        present = [Path(f).exists() for f in files]
+        if any(present):
+            out += [f for f, here in zip(files, present) if not here]
+    return out + all_manifests() + all_benchmarks()
+
+
+def _pair_files(m, b):
+    """Every file docs/outputs.md documents for one (model, benchmark)."""
+    out = []
+    n = PLAN.benchmarks[b].n_shards
+    out += expand(GENERATIONS_PATH, model=m, benchmark=b, shard=range(n))
+    for v in PLAN.model_variants(m):
+        if not PLAN.variants[v].provided:
+            out += expand(
+                RULE_GRADES_PATH, model=m, benchmark=b, variant=v, shard=range(n)
+            )
             out += [
                 p.format(model=m, benchmark=b, variant=v)
-                for p in (VERDICTS_PATH, METRICS_PATH, METRICS_JSON_PATH)
+                for p in (AUDIT_MD_PATH, AUDIT_JSON_PATH)
             ]
-        out.append(SCORES_PATH.format(model=m, benchmark=b))
-    return out + all_manifests() + all_benchmarks()
+        out += [
+            p.format(model=m, benchmark=b, variant=v)
+            for p in (VERDICTS_PATH, METRICS_PATH, METRICS_JSON_PATH)
+        ]
+    out.append(SCORES_PATH.format(model=m, benchmark=b))
+    return out
 
 
 def engine_stats(wildcards=None):
