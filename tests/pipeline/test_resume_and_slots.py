@@ -63,10 +63,13 @@ def test_a_killed_shard_resumes_without_asking_again(tmp_path, tiny_models):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     journal = workdir / JOURNAL
     deadline = time.monotonic() + 600
-    while len(_journal_rows(journal)) < 12:
+    # kill at the first journaled sample: the engine core (a child process) goes on
+    # generating while the job's process journals, and a job held up under load (the
+    # journal's first fsync, a busy machine) has journaled everything by its next step
+    while not _journal_rows(journal):
         assert proc.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline, "no samples were journaled"
-        time.sleep(0.2)
+        time.sleep(0.05)
     group = [p for p in psutil.process_iter(["pid"]) if _in_group(p, proc.pid)]
     # the engine core runs in a child process here, as on GPUs: all of them must go
     assert any(p.name().startswith("VLLM::") for p in group if p.is_running()), [p.name() for p in group]
@@ -75,7 +78,7 @@ def test_a_killed_shard_resumes_without_asking_again(tmp_path, tiny_models):
     psutil.wait_procs(group, timeout=30)
     assert not [p for p in group if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     before = {(r["problem_id"], r["sample_idx"]): r for r in _journal_rows(journal)}
-    assert 12 <= len(before) < 120
+    assert 1 <= len(before) < 120
     assert not (workdir / SHARD).exists()
     first_call = [json.loads(line) for line in trace.read_text().splitlines()]
     assert [c["prompts"] for c in first_call] == [120]
