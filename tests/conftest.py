@@ -3,6 +3,7 @@ helper that runs the real Snakefile in a scratch working directory."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -20,9 +21,23 @@ BENCHMARKS = SHARED / "benchmarks"
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from justeval.engine.tiny import build_tiny_model  # noqa: E402
-from justeval.sources.benchmarks import problem_texts  # noqa: E402
+from justeval.sources.benchmarks import prepare, problem_texts  # noqa: E402
 
+# the nine benchmarks of ../shared/benchmarks, in JustRL's order
+BENCHMARK_NAMES = [
+    "AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "BRUMO25", "CMIMC25", "HMMT25",
+]  # fmt: skip
 TINY_CORPUS = [BENCHMARKS / "AIME24" / "test.parquet", BENCHMARKS / "HMMT25" / "test.parquet"]
+
+
+@functools.lru_cache(maxsize=1)
+def prepared_benchmarks() -> dict:
+    """The nine shared benchmarks as prepare_benchmark makes them (frames, by name:
+    read them, do not change them)."""
+    frames = {}
+    for name in BENCHMARK_NAMES:
+        frames[name], _ = prepare(name, str(BENCHMARKS / name / "test.parquet"), None, None)
+    return frames
 
 
 def corpus_texts() -> list[str]:

@@ -18,14 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mathruler.grader import grade_answer
 
-from conftest import BENCHMARKS, SHARED
+from conftest import BENCHMARKS, SHARED, prepared_benchmarks
 from justeval.grading.guard import refuses
 from justeval.grading.justrl import extract_answer, justrl_equal, unwrap_gold
 from justeval.grading.runner import Grader
 from justeval.sources.benchmarks import prepare
 
 REAL = SHARED / "real-outputs"
-NAMES = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "BRUMO25", "CMIMC25", "HMMT25"]
 
 
 # ---------------------------------------------------------------- pairs
@@ -34,8 +33,7 @@ NAMES = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "
 def _benchmark_golds() -> list[str]:
     """Every distinct gold of the nine benchmarks, as prepared and as in the source."""
     golds: dict[str, None] = {}
-    for name in NAMES:
-        frame, _ = prepare(name, str(BENCHMARKS / name / "test.parquet"), None, None)
+    for frame in prepared_benchmarks().values():
         golds.update(dict.fromkeys(frame["answer"]))
         golds.update(dict.fromkeys(frame["answer_raw"]))
     return list(golds)

@@ -15,12 +15,10 @@ from functools import lru_cache
 
 import pytest
 
-from conftest import BENCHMARKS
+from conftest import prepared_benchmarks
 from justeval.grading.normalize import normalize, parse_number
 from justeval.grading.runner import Grader
-from justeval.sources.benchmarks import prepare
 
-NAMES = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "BRUMO25", "CMIMC25", "HMMT25"]
 # golds whose own minus one the relative tolerance of a decimal absorbs: a
 # Minerva formula of order 10^{16} at the sampled points (0.007 in it)
 TOLERATED = {"minus one": {r"\frac{dM}{dt}=\frac{10^{5} L_{\odot}}{0.007 c^{2} M_{\odot}^{6}} M^{6}"}}
@@ -28,11 +26,8 @@ TOLERATED = {"minus one": {r"\frac{dM}{dt}=\frac{10^{5} L_{\odot}}{0.007 c^{2} M
 
 @lru_cache(maxsize=1)
 def golds() -> list[str]:
-    out: dict[str, None] = {}
-    for name in NAMES:
-        frame, _ = prepare(name, str(BENCHMARKS / name / "test.parquet"), None, None)
-        out.update(dict.fromkeys(frame["answer"]))
-    return list(out)
+    """Every distinct gold of the nine benchmarks, as prepared."""
+    return list(dict.fromkeys(g for frame in prepared_benchmarks().values() for g in frame["answer"]))
 
 
 def _accepting(golds_: list[str], answers: list[str]) -> list[str]:

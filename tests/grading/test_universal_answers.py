@@ -40,12 +40,10 @@ import time
 
 import pytest
 
-from conftest import BENCHMARKS
+from conftest import BENCHMARKS, prepared_benchmarks
 from justeval.grading.compare import full, sympy_equal
 from justeval.grading.runner import GRADERS, Grader
-from justeval.sources.benchmarks import prepare
 
-NAMES = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "BRUMO25", "CMIMC25", "HMMT25"]
 CONTESTS = ("AIME24", "AIME25", "AMC23", "BRUMO25", "CMIMC25", "HMMT25")
 # grader -> (benchmarks whose golds are all taken, size of a fixed-seed sample of the rest);
 # a grader not named here gets every gold
@@ -154,11 +152,7 @@ KNOWN_FALSE_ACCEPTS: dict[str, dict[str, frozenset[str] | None]] = {
 def _benchmark_golds() -> dict[str, list[str]]:
     if not BENCHMARKS.is_dir():
         pytest.skip(f"no benchmarks at {BENCHMARKS}")
-    out = {}
-    for name in NAMES:
-        frame, _ = prepare(name, str(BENCHMARKS / name / "test.parquet"), None, None)
-        out[name] = list(frame["answer"])
-    return out
+    return {name: list(frame["answer"]) for name, frame in prepared_benchmarks().items()}
 
 
 @pytest.fixture(scope="module")
