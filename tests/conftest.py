@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,14 @@ def prepared_benchmarks() -> dict:
     for name in BENCHMARK_NAMES:
         frames[name], _ = prepare(name, str(BENCHMARKS / name / "test.parquet"), None, None)
     return frames
+
+
+def date_back(folder: Path, seconds: float = 3600) -> None:
+    """Date a folder and everything in it back, as a checkpoint the trainer finished
+    writing a while ago (past a sweep's settle time)."""
+    when = time.time() - seconds
+    for path in [*folder.rglob("*"), folder]:
+        os.utime(path, (when, when))
 
 
 def corpus_texts() -> list[str]:

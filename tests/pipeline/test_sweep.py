@@ -11,13 +11,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
 
-from conftest import BENCHMARKS, new_workdir, planned_jobs, run_snakemake, snakemake_env, write_config
+from conftest import (
+    BENCHMARKS,
+    date_back,
+    new_workdir,
+    planned_jobs,
+    run_snakemake,
+    snakemake_env,
+    write_config,
+)
 from justeval.stages.plots import steps_figure
 
 pytestmark = pytest.mark.pipeline
@@ -25,17 +32,10 @@ pytestmark = pytest.mark.pipeline
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def _age(folder):
-    """Date a folder back an hour: a checkpoint the trainer finished writing."""
-    when = time.time() - 3600
-    for path in [*folder.rglob("*"), folder]:
-        os.utime(path, (when, when))
-
-
 def _checkpoint(root, step, model_folder):
     target = root / f"global_step_{step}" / "actor" / "huggingface"
     shutil.copytree(model_folder, target)
-    _age(target)
+    date_back(target)
     return target
 
 
@@ -64,7 +64,7 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
     # and one whose weights file the trainer is still writing: left for a later call
     writing = _checkpoint(ckpt, 300, tiny_models["boxed113"]) / "model.safetensors"
     os.truncate(writing, writing.stat().st_size // 2)
-    _age(writing.parent)
+    date_back(writing.parent)
     dry = run_snakemake(workdir, "--dry-run", "--cores", "1", configfiles=[configfile])
     (line,) = [x for x in dry.stderr.splitlines() if "step 300" in x]
     assert line.startswith("justeval: models[0].sweep, step 300: ") and "model.safetensors holds" in line
@@ -125,7 +125,7 @@ def test_an_unmerged_trainer_checkpoint_stops_the_run_before_it_starts(tmp_path,
     shutil.copy(tiny_models["random"] / "config.json", actor / "huggingface" / "config.json")
     for rank in range(2):
         (actor / f"model_world_size_2_rank_{rank}.pt").write_bytes(b"\0" * 16)
-    _age(actor)
+    date_back(actor)
     workdir = new_workdir(tmp_path / "run")
     config = {
         "models": [{"name": "r7", "sweep": {"glob": str(ckpt / "global_step_*" / "actor" / "huggingface")}}],

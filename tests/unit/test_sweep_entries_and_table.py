@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -13,17 +11,10 @@ import pytest
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
+from conftest import date_back
 from justeval.config.models import check_weights_folder, expand_sweeps, safetensors_mismatch
 from justeval.config.schema import ConfigError
 from justeval.stages.tables import sweep_markdown, sweep_table
-
-HOUR_AGO = time.time() - 3600
-
-
-def _age(folder, when=HOUR_AGO):
-    """Date a folder and its files back, as a checkpoint written a while ago."""
-    for path in [*folder.rglob("*"), folder]:
-        os.utime(path, (when, when))
 
 
 def _weights(path):
@@ -41,7 +32,7 @@ def _checkpoint(root, step, *, weights=True, shards=0, age=True):
     for rank in range(shards):
         (actor / f"model_world_size_{shards}_rank_{rank}.pt").write_bytes(b"")
     if age:
-        _age(hf)
+        date_back(hf)
     return hf
 
 
@@ -80,7 +71,7 @@ def test_the_run_defaults_to_the_name_and_the_step_pattern_is_the_users(tmp_path
         (tmp_path / f"ckpt-{step}").mkdir()
         (tmp_path / f"ckpt-{step}" / "config.json").write_text("{}")
         (tmp_path / f"ckpt-{step}" / "pytorch_model.bin").write_bytes(b"")
-        _age(tmp_path / f"ckpt-{step}")
+        date_back(tmp_path / f"ckpt-{step}")
     entries = _models([{"name": "grpo", "sweep": {"glob": str(tmp_path / "ckpt-*"), "step": r"ckpt-(\d+)$"}}])
     assert [(e["name"], e["step"], e["run"]) for _, e in entries] == [
         ("grpo-step3", 3, "grpo"),
@@ -133,15 +124,15 @@ def test_checkpoints_still_being_written_wait_for_a_later_call(tmp_path):
     cut = _checkpoint(tmp_path, 30, age=False)
     data = (cut / "model.safetensors").read_bytes()
     (cut / "model.safetensors").write_bytes(data[:-3])  # the weights file is still being written
-    _age(cut)
+    date_back(cut)
     half = _checkpoint(tmp_path, 40, weights=False, age=False)  # a sharded save, one shard written
     _weights(half / "model-00001-of-00002.safetensors")
-    _age(half)
+    date_back(half)
     indexed = _checkpoint(tmp_path, 50, weights=False, age=False)  # an index naming a file not there
     _weights(indexed / "model-a.safetensors")
     weight_map = {"w": "model-a.safetensors", "v": "model-b.safetensors"}
     (indexed / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
-    _age(indexed)
+    date_back(indexed)
     models, waiting = expand_sweeps([_sweep(tmp_path)])
     assert [e["step"] for _, e in models] == [10]
     assert [line.split(":")[0] for line in waiting] == [
