@@ -148,14 +148,18 @@ def model_primary_verdicts(wildcards):
     ]
 
 
-def benchmark_metrics(wildcards):
-    """Primary-variant metrics of every model on one benchmark (pass@k plots)."""
+def _primary_metrics(benchmark, stepped_only=False):
     primary = PLAN.primary.name
     return [
-        METRICS_PATH.format(model=m, benchmark=wildcards.benchmark, variant=primary)
+        METRICS_PATH.format(model=m, benchmark=benchmark, variant=primary)
         for m, b in PLAN.pairs()
-        if b == wildcards.benchmark
+        if b == benchmark and (not stepped_only or PLAN.models[m].step is not None)
     ]
+
+
+def benchmark_metrics(wildcards):
+    """Primary-variant metrics of every model on one benchmark (pass@k plots)."""
+    return _primary_metrics(wildcards.benchmark)
 
 
 def primary_variant(wildcards=None):
@@ -166,12 +170,7 @@ def primary_variant(wildcards=None):
 def benchmark_stepped_metrics(wildcards):
     """Primary-variant metrics of every checkpoint with a step on one benchmark (the
     training curve): a curve never waits for, or reruns after, another benchmark."""
-    primary = PLAN.primary.name
-    return [
-        METRICS_PATH.format(model=m, benchmark=wildcards.benchmark, variant=primary)
-        for m, b in PLAN.pairs()
-        if b == wildcards.benchmark and PLAN.models[m].step is not None
-    ]
+    return _primary_metrics(wildcards.benchmark, stepped_only=True)
 
 
 def all_manifests(wildcards=None):
