@@ -460,10 +460,9 @@ ROUNDED_MAX_LOG2 = int((PRECISION - 10) * math.log2(10))
 
 
 def _rounded(x):
-    """An exact value too large to keep exact, rounded: kept while it is small
-    enough for the rounding not to merge neighbours, else refused (sympy, which
+    """An exact value too large to keep exact, rounded (``_check_mp`` done): kept while
+    it is small enough for the rounding not to merge neighbours, else refused (sympy, which
     keeps integers exact, decides)."""
-    x = _check_mp(x)
     if not mpmath.isinf(x) and x != 0 and mpmath.log(abs(x), 2) > ROUNDED_MAX_LOG2:
         raise TooLarge("exact value too large to round")
     return x
@@ -548,7 +547,7 @@ class Evaluator:
                 r = op(a, b)
                 if _exact_ok(r):
                     return r
-                return _rounded(op(_mp(a), _mp(b)))
+                return _rounded(_check_mp(op(_mp(a), _mp(b))))
             return _check_mp(op(_mp(a), _mp(b)))
         if kind == "pow":
             return self.power(self(node[1]), self(node[2]))
@@ -577,16 +576,14 @@ class Evaluator:
         raise TooLarge(f"unknown node {kind}")
 
     def power(self, base, exp):
-        if isinstance(base, Fraction) and isinstance(exp, Fraction) and exp.denominator == 1:
+        exact = isinstance(base, Fraction) and isinstance(exp, Fraction) and exp.denominator == 1
+        if exact:
             e = int(exp)
             if base == 0 and e < 0:
                 raise TooLarge("division by zero")
             bits = max(base.numerator.bit_length(), base.denominator.bit_length())
             if bits * abs(e) <= MAX_EXACT_BITS:
                 return base**e
-            exact = True
-        else:
-            exact = False
         if isinstance(base, Fraction) and isinstance(exp, Fraction) and base > 0 and exp.denominator > 1:
             root = _int_root(base, exp.denominator) if exp.denominator <= 64 else None
             if root is not None:
