@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import BENCHMARKS, new_workdir, planned_jobs, run_snakemake, snakemake_env, write_config
-from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS, metrics_schema
+from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
+from justeval.metrics.scores import metrics_schema
 from justeval.stages.generate import sample_seed
 
 pytestmark = pytest.mark.pipeline

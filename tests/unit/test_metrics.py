@@ -1,21 +1,28 @@
-"""pass@k, mean@N and the cross-model table, against hand-computed values."""
+"""pass@k, mean@N and the cross-model table, against hand-computed values; the metrics
+columns against cases kept as data (metric_cases/*.json)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from justeval.config.benchmarks import pass_k_values
 from justeval.io.parquet import DataError
 from justeval.metrics.formatting import accuracy_table, latex, markdown
 from justeval.metrics.scores import (
+    METRICS,
+    Spec,
     bootstrap_mean_interval,
     clusters,
     distinct_ngram_ratio,
     majority_correct,
+    metrics_schema,
     pass_at_k,
     sampling_se,
     score,
@@ -56,57 +63,154 @@ def test_pass_k_values():
     assert pass_k_values([1, 8, 64], 32) == [1, 8]
 
 
-def _verdicts(correct_by_problem: dict[str, list[bool]]) -> pd.DataFrame:
-    rows = []
-    for pid, flags in correct_by_problem.items():
-        for idx, ok in enumerate(flags):
-            rows.append(
-                {
-                    "problem_id": pid,
-                    "sample_idx": idx,
-                    "correct": ok,
-                    "rule_correct": ok and idx == 0,
-                    "sent_to_verifier": not (ok and idx == 0),
-                    "verifier_verdict": "A" if ok and idx else "B",
-                    "status": "match" if ok and idx == 0 else "mismatch",
-                    "extracted_answer": "7" if ok else ("8" if idx % 2 else None),
-                    "finish_reason": "length" if idx == 3 else "stop",
-                    "completion_tokens": 10 * (idx + 1),
-                }
-            )
-    return pd.DataFrame(rows)
+# ---------------------------------------------------------------- metric cases as data
+# Each file of metric_cases/ is one case: the verdicts of a few problems in compact form,
+# the spec, and the expected columns, each with how it was computed by hand; one driver
+# runs them all. Per problem, each field is a list with one entry per sample index:
+#   correct (0/1, required); rule_correct (default: = correct); verifier_verdict
+#   (A | B | C | unparsed; null, the default: not sent to the verifier); extracted_answer
+#   (default null); finish_reason (default "stop"); completion_tokens (default null);
+#   response_chars and responses (the texts), optional.
+# An expectation is {"value": v} (floats to pytest.approx, "NaN" for NaN, everything else
+# exact) or {"at_most" | "at_least": other column}, with "how" it was computed.
+
+CASES = sorted((Path(__file__).parent / "metric_cases").glob("*.json"))
+EQUAL = {None: None, "string": lambda a, b: a == b}
 
 
-THREE = {
-    "p1": [True, True, True, True],
-    "p2": [True, False, False, False],
-    "p3": [False, False, False, False],
-}
+def _frame(problems: dict[str, dict[str, list]]) -> tuple[pd.DataFrame, pd.Series | None]:
+    defaults = {"verifier_verdict": None, "extracted_answer": None, "finish_reason": "stop"}
+    defaults |= {"completion_tokens": None, "responses": None}
+    rows, texts = [], []
+    for pid, fields in problems.items():
+        n = len(fields["correct"])
+        assert all(len(values) == n for values in fields.values()), f"{pid}: one entry per sample"
+        given = {key: [value] * n for key, value in defaults.items()} | fields
+        given.setdefault("rule_correct", fields["correct"])
+        for idx in range(n):
+            row = {"problem_id": pid, "sample_idx": idx} | {key: values[idx] for key, values in given.items()}
+            row["correct"], row["rule_correct"] = bool(row["correct"]), bool(row["rule_correct"])
+            row["sent_to_verifier"] = row["verifier_verdict"] is not None
+            texts.append(row.pop("responses"))
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    has_text = any("responses" in fields for fields in problems.values())
+    return frame, pd.Series(texts, index=frame.index) if has_text else None
 
 
-def test_score_by_hand():
-    frame = _verdicts(THREE)
-    row, details = score(frame, ["p1", "p2", "p3"], 4, [1, 2, 4], "m", "b", bootstrap_samples=500, seed=1)
-    assert row["mean_at_n"] == pytest.approx(100 * (1 + 0.25 + 0) / 3)
-    assert row["pass@1"] == pytest.approx(row["mean_at_n"])
-    assert row["pass@2"] == pytest.approx(100 * (1 + 0.5 + 0) / 3)
-    assert row["pass@4"] == pytest.approx(100 * 2 / 3)
-    assert (row["solve_all"], row["solve_none"]) == (1, 1)
-    assert (row["n_correct"], row["n_rule_correct"], row["n_verifier_recovered"]) == (5, 2, 3)
-    assert row["n_truncated"] == 3 and row["truncation_rate"] == pytest.approx(25.0)
-    # without the truncated samples (index 3): p1 3/3, p2 1/3, p3 0/3
-    assert row["accuracy_without_truncated"] == pytest.approx(100 * 4 / 9)
-    assert row["mean_completion_tokens"] == pytest.approx(25.0)
-    # correct samples: p1 all four (10, 20, 30, 40), p2's first (10)
-    assert row["tokens_correct_mean"] == pytest.approx(22.0)
-    assert row["tokens_correct_median"] == pytest.approx(20.0)
-    # sampling SE: sum of c(N-c)/(N(N-1))/N over problems: only p2 (c=1) contributes 3/12/4
-    assert row["sampling_se"] == pytest.approx(100 * math.sqrt(3 / 12 / 4) / 3)
-    assert row["sampling_ci_low"] == pytest.approx(row["mean_at_n"] - 1.959963984540054 * row["sampling_se"])
-    assert row["bootstrap_ci_low"] <= row["mean_at_n"] <= row["bootstrap_ci_high"]
-    assert details["per_sample_accuracy"] == pytest.approx([200 / 3, 100 / 3, 100 / 3, 100 / 3])
-    assert details["per_problem_correct"] == {"p1": 4, "p2": 1, "p3": 0}
-    assert row["no_answer_rate"] == pytest.approx(100 * 3 / 12)  # p2 #2, p3 #0, p3 #2
+def _spec(problem_ids: list[str], n: int, ks: list[int]) -> Spec:
+    return Spec(
+        model="m", benchmark="b", variant="main", problem_ids=problem_ids, n_samples=n, ks=ks,
+        bootstrap_samples=100, seed=0, label="verdicts",
+    )  # fmt: skip
+
+
+def _check(name: str, actual, want: dict, row: dict, is_float: bool) -> None:
+    assert set(want) <= {"value", "at_most", "at_least", "how"} and set(want) - {"how"}, f"{name}: {want}"
+    if "value" in want:
+        value = want["value"]
+        if value == "NaN":
+            assert isinstance(actual, float) and math.isnan(actual), f"{name}: {actual!r}, want NaN"
+        elif is_float:
+            assert actual == pytest.approx(value), f"{name}: {actual!r}, want {value!r} ({want.get('how')})"
+        else:
+            assert actual == value and type(actual) is type(value), f"{name}: {actual!r}, want {value!r}"
+    if "at_most" in want:
+        assert actual <= row[want["at_most"]], f"{name}: {actual!r} > {want['at_most']}"
+    if "at_least" in want:
+        assert actual >= row[want["at_least"]], f"{name}: {actual!r} < {want['at_least']}"
+
+
+def test_the_metric_cases_are_there():
+    assert {p.stem for p in CASES} >= {
+        "three_problems", "majority_first_k", "verifier_and_ties", "nothing_right_all_truncated",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_metric_case(path):
+    case = json.loads(path.read_text())
+    frame, responses = _frame(case["problems"])
+    spec = Spec(**case["spec"], problem_ids=list(case["problems"]), label=path.name)
+    equal = EQUAL[case["equal"]]
+    result = score(frame, spec, responses=responses, equal=equal)
+    schema = metrics_schema(spec.ks, majority=equal is not None)
+    # every computed column is declared, every declared one computed, in schema order
+    assert list(result.row) == schema.names
+    assert set(case["expect"]) <= set(schema.names), set(case["expect"]) - set(schema.names)
+    for name, want in case["expect"].items():
+        is_float = pa.types.is_floating(schema.field(name).type)
+        _check(name, result.row[name], want, result.row, is_float)
+    assert set(case.get("details", {})) <= set(result.details)
+    for name, want in case.get("details", {}).items():
+        if name == "per_sample_accuracy":
+            assert result.details[name] == pytest.approx(want["value"]), name
+        else:
+            assert result.details[name] == want["value"], name
+
+
+# ---------------------------------------------------------------- the declared columns
+
+# The metrics files' columns as io/schemas.py spelled them before they were declared with
+# their code (METRICS_COLUMNS and metrics_schema), here for ks = [1, 2, 4].
+FILE_COLUMNS = [
+    ("model", pa.string()),
+    ("benchmark", pa.string()),
+    ("variant", pa.string()),
+    ("n_problems", pa.int32()),
+    ("n_samples", pa.int32()),
+    ("mean_at_n", pa.float64()),
+    ("sampling_se", pa.float64()),
+    ("sampling_ci_low", pa.float64()),
+    ("sampling_ci_high", pa.float64()),
+    ("bootstrap_ci_low", pa.float64()),
+    ("bootstrap_ci_high", pa.float64()),
+    ("n_responses", pa.int32()),
+    ("n_correct", pa.int32()),
+    ("n_rule_correct", pa.int32()),
+    ("n_sent_to_verifier", pa.int32()),
+    ("n_verifier_recovered", pa.int32()),
+    ("n_verifier_invalid", pa.int32()),
+    ("n_verifier_unparsed", pa.int32()),
+    ("n_no_answer", pa.int32()),
+    ("no_answer_rate", pa.float64()),
+    ("n_truncated", pa.int32()),
+    ("truncation_rate", pa.float64()),
+    ("accuracy_without_truncated", pa.float64()),
+    ("solve_none", pa.int32()),
+    ("solve_all", pa.int32()),
+    ("length_unit", pa.string()),
+    ("mean_completion_tokens", pa.float64()),
+    ("tokens_correct_mean", pa.float64()),
+    ("tokens_correct_median", pa.float64()),
+    ("tokens_correct_p90", pa.float64()),
+    ("tokens_incorrect_mean", pa.float64()),
+    ("tokens_incorrect_median", pa.float64()),
+    ("tokens_incorrect_p90", pa.float64()),
+    ("distinct_4gram_ratio", pa.float64()),
+    ("pass@1", pa.float64()),
+    ("pass@2", pa.float64()),
+    ("pass@4", pa.float64()),
+    ("maj@1", pa.float64()),
+    ("maj@2", pa.float64()),
+    ("maj@4", pa.float64()),
+]
+
+
+@pytest.mark.parametrize("majority", [True, False])
+def test_the_schema_derived_from_the_declarations_is_the_files(majority):
+    schema = metrics_schema([1, 2, 4], majority=majority)
+    expected = [c for c in FILE_COLUMNS if majority or not c[0].startswith("maj@")]
+    assert [(f.name, f.type) for f in schema] == expected  # column for column
+    assert schema.equals(pa.schema(expected), check_metadata=True)  # nullability, no metadata
+
+
+def test_each_column_is_declared_once_with_a_description():
+    columns = [c for m in METRICS for c in m.columns]
+    names = [c.name for c in columns]
+    assert len(names) == len(set(names))
+    assert all(c.doc.strip() and "\n" not in c.doc for c in columns)
+    assert [m.majority for m in METRICS] == [False] * (len(METRICS) - 1) + [True]
 
 
 def test_sampling_se_and_bootstrap_sizes():
@@ -134,26 +238,18 @@ def test_majority_vote_clusters_equivalent_answers_and_breaks_ties_by_first():
     assert clusters(["7", None, "7.0", "9"], equal) == [[0, 2], [3]]
 
 
-def test_maj_at_k_uses_the_first_k_samples():
-    frame = _verdicts(THREE)
-    row, _ = score(frame, ["p1", "p2", "p3"], 4, [1, 4], "m", "b", equal=lambda a, b: a == b)
-    # k=1: sample 0 of each problem: p1 "7" right, p2 "7" right, p3 no answer
-    assert row["maj@1"] == pytest.approx(200 / 3)
-    # k=4: p1 all 7; p2 answers 7, 8, None, 8 -> 8 wins (2 votes); p3 None, 8, None, 8 -> 8 (wrong)
-    assert row["maj@4"] == pytest.approx(100 / 3)
-
-
 def test_distinct_ngrams():
     assert distinct_ngram_ratio(["a b c d e", "a b c d e"]) == pytest.approx(2 / 4)
     assert distinct_ngram_ratio(["a b c"]) == 0.0
 
 
 def test_score_rejects_incomplete_samples():
-    frame = _verdicts({"p1": [True, False], "p2": [True]})
+    frame, _ = _frame({"p1": {"correct": [1, 0]}, "p2": {"correct": [1]}})
     with pytest.raises(DataError, match=r"problem 'p2': samples missing \[1\]"):
-        score(frame, ["p1", "p2"], 2, [1, 2], "m", "b")
+        score(frame, _spec(["p1", "p2"], 2, [1, 2]))
+    frame, _ = _frame({"p1": {"correct": [1, 1]}})
     with pytest.raises(DataError, match=r"problem 'p3': samples missing \[0, 1\]"):
-        score(_verdicts({"p1": [True, True]}), ["p1", "p3"], 2, [1], "m", "b")
+        score(frame, _spec(["p1", "p3"], 2, [1]))
 
 
 def test_accuracy_table_layout_with_variants():

@@ -17,7 +17,7 @@ import pytest
 from conftest import SHARED
 from justeval.io.parquet import write_parquet
 from justeval.io.schemas import VERDICTS
-from justeval.metrics.scores import score
+from justeval.metrics.scores import Spec, score
 from justeval.stages.plots import lengths_figure, pass_at_k_figure, pass_at_k_plot, steps_figure
 
 REAL = SHARED / "real-outputs" / "qwen25-math_math-cot-100.jsonl"
@@ -52,6 +52,13 @@ def _real_verdicts() -> dict[str, pd.DataFrame]:
     return {m: pd.DataFrame(r) for m, r in models.items()}
 
 
+def _spec(model: str, problem_ids: list[str], ks: list[int], bootstrap_samples: int) -> Spec:
+    return Spec(
+        model=model, benchmark="MATH", variant="main", problem_ids=problem_ids, n_samples=4, ks=ks,
+        bootstrap_samples=bootstrap_samples, seed=0, label="verdicts",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def real_metrics(tmp_path_factory):
     folder = tmp_path_factory.mktemp("metrics")
@@ -59,7 +66,7 @@ def real_metrics(tmp_path_factory):
     paths, rows = [], []
     for model, frame in verdicts.items():
         pids = sorted(frame["problem_id"].unique(), key=lambda p: int(p[1:]))
-        row, _ = score(frame, pids, 4, [1, 2, 4], model, "MATH", bootstrap_samples=50)
+        row = score(frame, _spec(model, pids, [1, 2, 4], bootstrap_samples=50)).row
         rows.append(row)
         path = folder / f"{model}.parquet"
         pd.DataFrame([row]).to_parquet(path)
@@ -135,13 +142,13 @@ def test_imports_without_token_counts_are_measured_in_characters(real_metrics, t
     heights = [sum(p.get_height() for p in container) for container in ax.containers]
     assert sum(heights) == 400
     pids = sorted(frame["problem_id"].unique(), key=lambda p: int(p[1:]))
-    row, _ = score(frame, pids, 4, [1], "qwen-b", "MATH", bootstrap_samples=10)
+    row = score(frame, _spec("qwen-b", pids, [1], bootstrap_samples=10)).row
     assert row["length_unit"] == "characters"
     assert row["mean_completion_tokens"] == pytest.approx(frame["response_chars"].mean())
     assert row["tokens_correct_median"] == pytest.approx(
         frame.loc[frame["correct"], "response_chars"].median()
     )
-    counted, _ = score(verdicts["qwen-b"], pids, 4, [1], "qwen-b", "MATH", bootstrap_samples=10)
+    counted = score(verdicts["qwen-b"], _spec("qwen-b", pids, [1], bootstrap_samples=10)).row
     assert counted["length_unit"] == "tokens"
 
 

@@ -5,17 +5,26 @@ different questions: the *sampling* error (how far a rerun with new seeds on
 these same problems would move it, from each problem's variance across its N
 samples) and a seeded *bootstrap over problems* (how far another set of
 problems of the same kind would move it).
+
+Each group of metrics columns is declared once, with its name, Arrow type and
+description, on the function that computes it (see :mod:`justeval.metrics.columns`);
+``METRICS`` lists the groups in column order, and :func:`score` (the row) and
+:func:`metrics_schema` (the Parquet schema of the metrics files) both follow it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from justeval.io.parquet import DataError
+from justeval.metrics.columns import Column, Metric, metric, schema
 from justeval.metrics.verifier import verifier_counts
 
 Z95 = 1.959963984540054
@@ -157,49 +166,105 @@ def _length_stats(tokens: pd.Series) -> tuple[float, float, float]:
     return float(tokens.mean()), float(tokens.median()), float(tokens.quantile(0.9))
 
 
-def score(
-    verdicts: pd.DataFrame,
-    problem_ids: list[str],
-    n_samples: int,
-    ks: list[int],
-    model: str,
-    benchmark: str,
-    label: str = "verdicts",
-    variant: str = "main",
-    responses: pd.Series | None = None,
-    equal: Equal | None = None,
-    bootstrap_samples: int = 2000,
-    seed: int = 0,
-) -> dict:
-    """One row of metrics (percentages in %), and per-problem details.
+@dataclass(frozen=True)
+class Spec:
+    """What is scored: one (model, benchmark, grading variant), and how."""
 
-    ``responses`` (indexed like ``verdicts``) gives the distinct-4-gram ratio;
-    ``equal`` (answer equivalence) gives maj@k.
-    """
-    check_complete(verdicts, problem_ids, n_samples, label)
-    v = verdicts.sort_values(["problem_id", "sample_idx"])
-    correct = v.groupby("problem_id")["correct"].sum().reindex(problem_ids).astype(int)
-    n = n_samples
-    per_problem = (correct / n).to_numpy(dtype=float)
-    mean = 100.0 * float(per_problem.mean())
-    se = 100.0 * sampling_se(correct.tolist(), n)
-    boot_lo, boot_hi = bootstrap_mean_interval(per_problem, bootstrap_samples, seed)
-    truncated = v["finish_reason"] == "length"
-    tokens, unit = lengths(v)
-    right, wrong = _length_stats(tokens[v["correct"]]), _length_stats(tokens[~v["correct"]])
-    verifier = verifier_counts(v)
-    row = {
-        "model": model,
-        "benchmark": benchmark,
-        "variant": variant,
-        "n_problems": len(problem_ids),
-        "n_samples": n,
+    model: str
+    benchmark: str
+    variant: str  # grading variant
+    problem_ids: Sequence[str]  # the benchmark's problems, in its order (kept as a tuple)
+    n_samples: int  # N, samples per problem
+    ks: Sequence[int]  # k values of pass@k and maj@k (kept as a tuple)
+    bootstrap_samples: int  # the config's aggregate.bootstrap_samples
+    seed: int  # the config's aggregate.seed
+    label: str  # names the verdicts in error messages
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "problem_ids", tuple(self.problem_ids))
+        object.__setattr__(self, "ks", tuple(self.ks))
+
+
+@dataclass(frozen=True)
+class Samples:
+    """What every metric is computed from."""
+
+    spec: Spec
+    verdicts: pd.DataFrame  # complete, ordered by problem_id, then sample_idx
+    correct: pd.Series  # correct samples of each problem (int), in spec.problem_ids order
+    responses: pd.Series | None  # response texts indexed like verdicts: distinct-4-gram ratio
+    equal: Equal | None  # answer equivalence: maj@k
+
+
+@dataclass(frozen=True)
+class Score:
+    row: dict[str, Any]  # every metrics column, in schema order
+    details: dict[str, Any]  # per_sample_accuracy (%, by sample index), per_problem_correct
+
+
+# ---------------------------------------------------------------- the metrics columns
+# Each group declares its columns next to the code that computes them; METRICS lists
+# the groups in column order. docs/outputs.md documents the columns for users.
+
+
+@metric(
+    Column("model", pa.string(), "model alias"),
+    Column("benchmark", pa.string(), "benchmark name"),
+    Column("variant", pa.string(), "grading variant"),
+    Column("n_problems", pa.int32(), "problems in the benchmark"),
+    Column("n_samples", pa.int32(), "N, samples per problem"),
+)
+def identity(s: Samples) -> dict[str, Any]:
+    spec = s.spec
+    return {
+        "model": spec.model,
+        "benchmark": spec.benchmark,
+        "variant": spec.variant,
+        "n_problems": len(spec.problem_ids),
+        "n_samples": spec.n_samples,
+    }
+
+
+@metric(
+    Column("mean_at_n", pa.float64(), "mean@N accuracy"),
+    Column("sampling_se", pa.float64(), "standard error from the samples, these problems fixed"),
+    Column("sampling_ci_low", pa.float64(), "mean@N - 1.96 sampling_se"),
+    Column("sampling_ci_high", pa.float64(), "mean@N + 1.96 sampling_se"),
+    Column("bootstrap_ci_low", pa.float64(), "95 % bootstrap over problems, lower end"),
+    Column("bootstrap_ci_high", pa.float64(), "95 % bootstrap over problems, upper end"),
+)
+def mean_at_n(s: Samples) -> dict[str, Any]:
+    n = s.spec.n_samples
+    accuracy = (s.correct / n).to_numpy(dtype=float)
+    mean = 100.0 * float(accuracy.mean())
+    se = 100.0 * sampling_se(s.correct.tolist(), n)
+    for key, value in (("mean_at_n", mean), ("sampling_se", se)):
+        if math.isnan(value):
+            raise DataError(f"{s.spec.label}: metric {key} is NaN")
+    boot_lo, boot_hi = bootstrap_mean_interval(accuracy, s.spec.bootstrap_samples, s.spec.seed)
+    return {
         "mean_at_n": mean,
         "sampling_se": se,
         "sampling_ci_low": mean - Z95 * se,
         "sampling_ci_high": mean + Z95 * se,
         "bootstrap_ci_low": 100.0 * boot_lo,
         "bootstrap_ci_high": 100.0 * boot_hi,
+    }
+
+
+@metric(
+    Column("n_responses", pa.int32(), "samples scored"),
+    Column("n_correct", pa.int32(), "correct samples (final verdict)"),
+    Column("n_rule_correct", pa.int32(), "samples the rule grader accepted"),
+    Column("n_sent_to_verifier", pa.int32(), "samples the verifier judged"),
+    Column("n_verifier_recovered", pa.int32(), "correct samples the rule grader rejected"),
+    Column("n_verifier_invalid", pa.int32(), "verifier verdict C"),
+    Column("n_verifier_unparsed", pa.int32(), "verifier outputs with no verdict"),
+)
+def counts(s: Samples) -> dict[str, Any]:
+    v = s.verdicts
+    verifier = verifier_counts(v)
+    return {
         "n_responses": len(v),
         "n_correct": int(v["correct"].sum()),
         "n_rule_correct": verifier["rule_accepted"],
@@ -207,15 +272,61 @@ def score(
         "n_verifier_recovered": verifier["recovered"],
         "n_verifier_invalid": verifier["verifier_invalid"],
         "n_verifier_unparsed": verifier["verifier_unparsed"],
-        "n_no_answer": int(v["extracted_answer"].isna().sum()),
-        "no_answer_rate": 100.0 * float(v["extracted_answer"].isna().mean()),
+    }
+
+
+@metric(
+    Column("n_no_answer", pa.int32(), "samples with no extracted answer"),
+    Column("no_answer_rate", pa.float64(), "n_no_answer / n_responses, in %"),
+)
+def no_answer(s: Samples) -> dict[str, Any]:
+    missing = s.verdicts["extracted_answer"].isna()
+    return {"n_no_answer": int(missing.sum()), "no_answer_rate": 100.0 * float(missing.mean())}
+
+
+@metric(
+    Column("n_truncated", pa.int32(), "samples with finish_reason == length"),
+    Column("truncation_rate", pa.float64(), "n_truncated / n_responses, in %"),
+    Column("accuracy_without_truncated", pa.float64(), "accuracy of the samples not truncated"),
+)
+def truncation(s: Samples) -> dict[str, Any]:
+    v = s.verdicts
+    truncated = v["finish_reason"] == "length"
+    return {
         "n_truncated": int(truncated.sum()),
         "truncation_rate": 100.0 * float(truncated.mean()),
         "accuracy_without_truncated": 100.0 * float(v.loc[~truncated, "correct"].mean())
         if (~truncated).any()
         else float("nan"),
-        "solve_none": int((correct == 0).sum()),
-        "solve_all": int((correct == n).sum()),
+    }
+
+
+@metric(
+    Column("solve_none", pa.int32(), "problems with no correct sample"),
+    Column("solve_all", pa.int32(), "problems with every sample correct"),
+)
+def difficulty(s: Samples) -> dict[str, Any]:
+    return {
+        "solve_none": int((s.correct == 0).sum()),
+        "solve_all": int((s.correct == s.spec.n_samples).sum()),
+    }
+
+
+@metric(
+    Column("length_unit", pa.string(), "of the length columns: tokens, or characters when not counted"),
+    Column("mean_completion_tokens", pa.float64(), "mean length of all samples"),
+    Column("tokens_correct_mean", pa.float64(), "mean length of the correct samples"),
+    Column("tokens_correct_median", pa.float64(), "median length of the correct samples"),
+    Column("tokens_correct_p90", pa.float64(), "90th percentile length of the correct samples"),
+    Column("tokens_incorrect_mean", pa.float64(), "mean length of the incorrect samples"),
+    Column("tokens_incorrect_median", pa.float64(), "median length of the incorrect samples"),
+    Column("tokens_incorrect_p90", pa.float64(), "90th percentile length of the incorrect samples"),
+)
+def sample_lengths(s: Samples) -> dict[str, Any]:
+    v = s.verdicts
+    tokens, unit = lengths(v)
+    right, wrong = _length_stats(tokens[v["correct"]]), _length_stats(tokens[~v["correct"]])
+    return {
         "length_unit": unit,
         "mean_completion_tokens": float(tokens.mean()),
         "tokens_correct_mean": right[0],
@@ -224,29 +335,100 @@ def score(
         "tokens_incorrect_mean": wrong[0],
         "tokens_incorrect_median": wrong[1],
         "tokens_incorrect_p90": wrong[2],
-        "distinct_4gram_ratio": float("nan"),
     }
-    if responses is not None:
-        texts = responses.reindex(v.index)
-        ratios = [distinct_ngram_ratio(texts[v["problem_id"] == pid].tolist()) for pid in problem_ids]
-        row["distinct_4gram_ratio"] = float(np.mean(ratios)) if ratios else float("nan")
-    for k in ks:
-        row[f"pass@{k}"] = 100.0 * sum(pass_at_k(n, int(c), k) for c in correct) / len(correct)
-    if equal is not None:
-        groups = {pid: g for pid, g in v.groupby("problem_id", sort=False)}
-        for k in ks:
-            wins = 0
-            for pid in problem_ids:
-                g = groups[pid].head(k)  # the first k samples by index
-                answers = [a if isinstance(a, str) else None for a in g["extracted_answer"]]
-                wins += majority_correct(answers, g["correct"].tolist(), equal)
-            row[f"maj@{k}"] = 100.0 * wins / len(problem_ids)
-    per_index = v.groupby("sample_idx")["correct"].mean().reindex(range(n))
+
+
+@metric(
+    Column(
+        "distinct_4gram_ratio",
+        pa.float64(),
+        "distinct / all 4-grams of a problem's responses, averaged (NaN without responses)",
+    ),
+)
+def diversity(s: Samples) -> dict[str, Any]:
+    if s.responses is None:
+        return {"distinct_4gram_ratio": float("nan")}
+    v = s.verdicts
+    texts = s.responses.reindex(v.index)
+    ratios = [distinct_ngram_ratio(texts[v["problem_id"] == pid].tolist()) for pid in s.spec.problem_ids]
+    return {"distinct_4gram_ratio": float(np.mean(ratios)) if ratios else float("nan")}
+
+
+@metric(Column("pass@{k}", pa.float64(), "unbiased pass@k, averaged over problems"))
+def pass_at(s: Samples) -> dict[str, Any]:
+    n, correct = s.spec.n_samples, s.correct
+    return {
+        f"pass@{k}": 100.0 * sum(pass_at_k(n, int(c), k) for c in correct) / len(correct) for k in s.spec.ks
+    }
+
+
+@metric(
+    Column("maj@{k}", pa.float64(), "majority answer of the first k samples correct, share of problems"),
+    majority=True,
+)
+def maj_at(s: Samples) -> dict[str, Any]:
+    assert s.equal is not None
+    groups = {pid: g for pid, g in s.verdicts.groupby("problem_id", sort=False)}
+    out = {}
+    for k in s.spec.ks:
+        wins = 0
+        for pid in s.spec.problem_ids:
+            g = groups[pid].head(k)  # the first k samples by index
+            answers = [a if isinstance(a, str) else None for a in g["extracted_answer"]]
+            wins += majority_correct(answers, g["correct"].tolist(), s.equal)
+        out[f"maj@{k}"] = 100.0 * wins / len(s.spec.problem_ids)
+    return out
+
+
+METRICS: tuple[Metric, ...] = (
+    identity,
+    mean_at_n,
+    counts,
+    no_answer,
+    truncation,
+    difficulty,
+    sample_lengths,
+    diversity,
+    pass_at,
+    maj_at,
+)
+
+
+def metrics_schema(ks: Sequence[int], majority: bool = True) -> pa.Schema:
+    """The schema of the metrics files (results/<model>/<benchmark>/<variant>/metrics.parquet,
+    one row; results/<model>/<benchmark>/scores.parquet, one row per variant) for these k
+    values; maj@k only with ``majority``. Percentages are in %."""
+    return schema(METRICS, ks, majority)
+
+
+def score(
+    verdicts: pd.DataFrame,
+    spec: Spec,
+    *,
+    responses: pd.Series | None = None,
+    equal: Equal | None = None,
+) -> Score:
+    """Every metrics column of ``spec``'s verdicts (maj@k only with ``equal``), and
+    per-sample-index and per-problem details.
+
+    ``responses`` (indexed like ``verdicts``) gives the distinct-4-gram ratio;
+    ``equal`` (answer equivalence) gives maj@k.
+    """
+    check_complete(verdicts, list(spec.problem_ids), spec.n_samples, spec.label)
+    v = verdicts.sort_values(["problem_id", "sample_idx"])
+    correct = v.groupby("problem_id")["correct"].sum().reindex(list(spec.problem_ids)).astype(int)
+    samples = Samples(spec, v, correct, responses, equal)
+    row: dict[str, Any] = {}
+    for m in METRICS:
+        if m.majority and equal is None:
+            continue
+        values = m.compute(samples)
+        if list(values) != m.names(spec.ks):
+            raise AssertionError(f"internal: computed {list(values)}, declared {m.names(spec.ks)}")
+        row.update(values)
+    per_index = v.groupby("sample_idx")["correct"].mean().reindex(range(spec.n_samples))
     details = {
         "per_sample_accuracy": [100.0 * float(x) for x in per_index],
         "per_problem_correct": {pid: int(c) for pid, c in correct.items()},
     }
-    for key in ("mean_at_n", "sampling_se"):
-        if isinstance(row[key], float) and math.isnan(row[key]):
-            raise DataError(f"{label}: metric {key} is NaN")
-    return row, details
+    return Score(row, details)

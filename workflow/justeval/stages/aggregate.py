@@ -13,8 +13,8 @@ import pandas as pd
 from justeval.command import Arg, command
 from justeval.io.identity import file_identity, identity
 from justeval.io.parquet import read_metadata, read_parquet, read_shards, write_parquet, write_text_atomic
-from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS, metrics_schema
-from justeval.metrics.scores import score
+from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS
+from justeval.metrics.scores import Spec, metrics_schema, score
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def _clean(value):
 
 
 @command("aggregate", "metrics of one model, benchmark and grading variant")
-def run_aggregate(
+def aggregate(
     *,
     verdicts: Annotated[str, Arg("the variant's verdicts file")],
     benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
@@ -46,20 +46,19 @@ def run_aggregate(
     # maj@k groups answers with the variant's own rule grader
     clustering = settings["clustering"]
     grader = Grader(clustering["grader"], timeout=clustering["timeout"], jobs=1)
-    row, per_item = score(
-        frame,
-        bench["problem_id"].tolist(),
-        settings["n_samples"],
-        settings["pass_k"],
-        model,
-        name,
-        label=verdicts,
+    spec = Spec(
+        model=model,
+        benchmark=name,
         variant=variant,
-        responses=responses["response"],
-        equal=grader.equivalent,
+        problem_ids=bench["problem_id"].tolist(),
+        n_samples=settings["n_samples"],
+        ks=settings["pass_k"],
         bootstrap_samples=settings["bootstrap_samples"],
         seed=settings["seed"],
+        label=verdicts,
     )
+    result = score(frame, spec, responses=responses["response"], equal=grader.equivalent)
+    row = result.row
     log.info(
         "%s / %s / %s: mean@%d = %.2f%% (sampling ±%.2f, bootstrap %.2f–%.2f)",
         model,
@@ -77,9 +76,9 @@ def run_aggregate(
         "settings": settings,
         "benchmark": read_metadata(benchmark),
     }
-    write_parquet(pd.DataFrame([row]), output, metrics_schema(settings["pass_k"]), metadata=metadata)
+    write_parquet(pd.DataFrame([row]), output, metrics_schema(spec.ks), metadata=metadata)
     text = json.dumps(
-        {"metrics": {k: _clean(v) for k, v in row.items()}, **per_item}, indent=2, sort_keys=True
+        {"metrics": {k: _clean(v) for k, v in row.items()}, **result.details}, indent=2, sort_keys=True
     )
     write_text_atomic(details, text + "\n")
 
