@@ -9,10 +9,11 @@ configfile: "config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+# what every rule needs: the config checked and its Plan, paths, input functions
 include: "workflow/rules/setup.smk"
 include: "workflow/rules/paths.smk"
-include: "workflow/rules/params.smk"
 include: "workflow/rules/inputs.smk"
+# one file per stage
 include: "workflow/rules/download_model.smk"
 include: "workflow/rules/prepare_benchmark.smk"
 include: "workflow/rules/generate.smk"
@@ -24,6 +25,8 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/cost.smk"
 include: "workflow/rules/overlap.smk"
+# checks before any job (they need every rule's name), then what the run builds
+include: "workflow/rules/checks.smk"
 include: "workflow/rules/targets.smk"
 
 

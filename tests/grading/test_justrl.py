@@ -296,7 +296,7 @@ def test_the_pipeline_gives_justrl_the_gold_as_the_source_writes_it(tmp_path):
 
     from justeval.io.parquet import write_parquet
     from justeval.io.schemas import BENCHMARK, GENERATIONS
-    from justeval.stages.rule_grade import run
+    from justeval.stages.rule_grade import grade_shard
 
     frame, meta = prepare("Olympiad-Bench", str(BENCHMARKS / "Olympiad-Bench" / "test.parquet"), None, None)
     bench = tmp_path / "bench.parquet"
@@ -318,7 +318,7 @@ def test_the_pipeline_gives_justrl_the_gold_as_the_source_writes_it(tmp_path):
         GENERATIONS,
     )  # fmt: skip
     out = tmp_path / "grades.parquet"
-    run(str(gens), str(bench), {"grader": "justrl", "timeout": 5.0}, str(out), jobs=2)
+    grade_shard(str(gens), str(bench), {"grader": "justrl", "timeout": 5.0}, str(out), jobs=2)
     got = pq.read_table(out).to_pandas()["rule_correct"].tolist()
     raw = [
         not refuses(r, extract_answer(x)) and grade_answer(extract_answer(x), unwrap_gold(r))

@@ -45,3 +45,39 @@ def test_jsonl_strings_stay_strings(tmp_path):
     assert [g["id"] for g in graded] == ["007", "008"]
     assert [g["rule_correct"] for g in graded] == [True, True]
     assert "worker restarts" not in proc.stderr  # no timeouts: nothing said of restarts
+
+
+def test_pipeline_mode_refuses_the_options_it_would_ignore(tmp_path):
+    """With --benchmark the grader and deadline are the rule's --settings: a --grader or
+    --timeout beside them is one error line, before anything is read or written."""
+    out = tmp_path / "out.parquet"
+    for extra in (["--grader", "justrl"], ["--timeout", "9"], []):
+        proc = rule_grade(
+            str(tmp_path / "shard.parquet"), str(out), "--benchmark", str(tmp_path / "b.parquet"), *extra
+        )
+        assert proc.returncode == 1
+        (line,) = proc.stderr.splitlines()
+        given = " and ".join(o for o in extra if o.startswith("--"))
+        expected = f"{given} cannot be combined with" if given else "needs --settings with"
+        assert line.startswith(f"justeval rule-grade: error: rule-grade: {expected} --benchmark"), line
+        assert not out.exists()
+
+
+def test_outside_the_pipeline_the_grader_defaults_are_the_configs(tmp_path):
+    """The standalone command's grader and deadline are the schema's defaults, read from
+    there (the one home of every config default), and written into the output."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from justeval.io.config_schema import load_schema
+    from justeval.io.parquet import read_metadata
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"answer": ["1"], "response": ["\\boxed{1}"]}), source)
+    out = tmp_path / "out.parquet"
+    proc = rule_grade(str(source), str(out))
+    assert proc.returncode == 0, proc.stderr
+    defaults = load_schema()["properties"]["rule_grade"]["properties"]
+    meta = read_metadata(out)
+    assert meta["grader"] == defaults["grader"]["default"]
+    assert meta["timeout"] == defaults["timeout"]["default"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import tempfile
 from argparse import Namespace
 
 import pytest
@@ -10,7 +11,8 @@ import yaml
 
 from conftest import BENCHMARKS, ROOT
 from justeval.config.params import RuleParams
-from justeval.config.plan import build_plan, check_benchmark_names
+from justeval.config.checks import check_before_jobs
+from justeval.config.plan import build_plan
 from justeval.config.schema import ConfigError, check_schema
 from justeval.stages.generate import sample_seed
 
@@ -18,7 +20,12 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def default_config() -> dict:
-    return yaml.safe_load((ROOT / "config.yaml").read_text())
+    """config.yaml with the schema's defaults filled in, as the Snakefile reads it."""
+    from justeval.config.schema import fill_defaults
+
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    fill_defaults(config, SCHEMA)
+    return config
 
 
 def with_defaults(config: dict) -> dict:
@@ -97,8 +104,9 @@ def _semantic_error(mutate) -> str:
     config["benchmark_source"] = str(BENCHMARKS)
     mutate(config)
     check_schema(config, SCHEMA)
-    with pytest.raises(ConfigError) as err:
-        check_benchmark_names(build_plan(with_defaults(config), ROOT), {"generate"})
+    with pytest.raises(ConfigError) as err, tempfile.TemporaryDirectory() as weights_cache:
+        plan = build_plan(with_defaults(config), ROOT)
+        check_before_jobs(plan, {"generate"}, "data/benchmarks/{benchmark}.parquet", weights_cache)
     return str(err.value)
 
 
@@ -299,3 +307,19 @@ def test_overlap_training_sets_are_checked_when_the_snakefile_is_read(tmp_path, 
     config["overlap"] = {"train": [train]}
     with pytest.raises(ConfigError, match=message):
         build_plan(with_defaults(config), ROOT)
+
+
+def test_the_docs_keys_table_is_the_schemas():
+    """docs/configuration.md lists every key with the schema's default (generated from the
+    schema, the one home of each default), and every key says what it does."""
+    from justeval.config.schema import KEYS_BEGIN, KEYS_END, keys_table
+
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    documented = text.split(KEYS_BEGIN + "\n", 1)[1].split(KEYS_END, 1)[0]
+    table = keys_table(SCHEMA)
+    assert documented == table, "regenerate it: PYTHONPATH=workflow python -m justeval.config.schema"
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    assert len(rows) > 80
+    assert not [r[0] for r in rows if not r[2].strip(" |")], "keys without a description"
+    timeout = yaml.safe_load(SCHEMA.read_text())["properties"]["rule_grade"]["properties"]["timeout"]
+    assert f"| `rule_grade.timeout` | `{timeout['default']}` |" in table

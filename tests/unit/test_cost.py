@@ -7,7 +7,7 @@ import json
 import pytest
 
 from justeval.engine.stats import EngineStats
-from justeval.stages.cost import cost_table, job_row, run_cost
+from justeval.stages.cost import cost, cost_table, job_row
 
 
 def test_engine_stats_summarise_loads_tokens_and_occupancy():
@@ -78,10 +78,10 @@ def test_cost_command_writes_the_table(tmp_path):
     path = _job(tmp_path, "g0", 30.0, **_fields("generate", "m", "B", 1, 20.0, 10.0, 8, 80))
     md, csv = tmp_path / "cost.md", tmp_path / "cost.csv"
     settings = {"order": {"models": ["m"], "benchmarks": ["B"]}}
-    run_cost(stats=[path], settings=settings, markdown_out=str(md), csv_out=str(csv))
+    cost(stats=[path], settings=settings, markdown_out=str(md), csv_out=str(csv))
     lines = csv.read_text().splitlines()
     assert lines[0].startswith("model,benchmark,stage,jobs,engine_loads,load_seconds")
     assert lines[1].startswith("m,B,generate,1,1,20.0,10.0,30.0,8,")
     assert "| m " in md.read_text()
-    run_cost(stats=[], settings=settings, markdown_out=str(md), csv_out=str(csv))
+    cost(stats=[], settings=settings, markdown_out=str(md), csv_out=str(csv))
     assert "No engine jobs" in md.read_text()

@@ -1,6 +1,6 @@
 """The package's layers, checked on its imports (function-level ones too).
 
-    io, command  <  grading  <  sources, metrics, engine  <  config, stages  <  cli
+    io, command  <  grading  <  sources, metrics, analysis, engine  <  config, stages  <  cli
 
 A module imports only its own folder or a lower layer; folders of one layer do
 not import each other; no stage module imports another; nothing at run time
@@ -27,6 +27,7 @@ LAYERS = {
     "grading": 1,
     "sources": 2,
     "metrics": 2,
+    "analysis": 2,
     "engine": 2,
     "config": 3,
     "stages": 3,
@@ -139,13 +140,15 @@ def test_folder_inits_hold_only_their_docstring():
 def test_each_rule_file_has_its_stage_module_and_each_command_lives_there():
     from justeval.cli import COMMANDS, entry_point
 
-    support = {"setup", "paths", "params", "inputs", "targets"}
+    support = {"setup", "paths", "inputs", "checks", "targets"}
     stages = {p.stem for p in RULES.glob("*.smk")} - support
     assert stages == {p.stem for p in (PACKAGE / "stages").glob("*.py")} - {"__init__"}
     assert set(COMMANDS.values()) == stages
     for name, module in COMMANDS.items():
         func = entry_point(name)
         assert func.__module__ == f"justeval.stages.{module}"
+        # one naming rule: a command's entry function is named like it
+        assert func.__name__ == name.replace("-", "_"), f"{name} runs {func.__name__}"
     # every rule's shell line runs a declared command, from its own stage's rule file
     for smk in RULES.glob("*.smk"):
         for command in re.findall(r"python -m justeval ([a-z-]+)", smk.read_text()):

@@ -15,7 +15,7 @@ from conftest import BENCHMARKS, ROOT, snakemake_env
 from justeval.io.parquet import bool_array, string_array, write_parquet
 from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES
 from justeval.sources.benchmarks import unwrap_gold
-from justeval.stages.rule_grade import _gold_text, grade_frame, run
+from justeval.stages.rule_grade import _gold_text, grade_frame, grade_shard
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ def test_pipeline_stage_writes_the_rule_grades_schema(tmp_path):
         gens,
         GENERATIONS,
     )
-    run(str(gens), str(bench), {"grader": "justeval", "timeout": 5.0}, str(out), jobs=1)
+    grade_shard(str(gens), str(bench), {"grader": "justeval", "timeout": 5.0}, str(out), jobs=1)
     result = pq.read_table(out)
     assert result.schema.remove_metadata().equals(RULE_GRADES)
     assert result["status"].to_pylist() == ["match", "mismatch", "no_answer", "match"]

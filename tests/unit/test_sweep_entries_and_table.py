@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -14,7 +15,17 @@ from safetensors.numpy import load_file, save_file
 from conftest import date_back
 from justeval.config.models import check_weights_folder, expand_sweeps, safetensors_mismatch
 from justeval.config.schema import ConfigError
-from justeval.stages.tables import sweep_markdown, sweep_table
+from justeval.stages.tables import sweep_frame, sweep_markdown
+
+
+def expand(entries):
+    """expand_sweeps on entries with the schema's defaults filled in, as the Plan has them."""
+    from justeval.config.schema import fill_defaults
+    from justeval.io.config_schema import SCHEMA_PATH
+
+    config = {"models": copy.deepcopy(entries)}
+    fill_defaults(config, SCHEMA_PATH)
+    return expand_sweeps(config["models"])
 
 
 def _weights(path):
@@ -41,7 +52,7 @@ def _sweep(root, **extra):
 
 
 def _models(entries):
-    models, _ = expand_sweeps(entries)
+    models, _ = expand(entries)
     return models
 
 
@@ -63,7 +74,7 @@ def test_every_and_steps_thin_the_sweep(tmp_path):
     # a listed step that is not there yet is simply not evaluated yet
     assert [e["step"] for _, e in _models([_sweep(tmp_path, steps=[50, 200, 400])])] == [50, 200]
     with pytest.raises(ConfigError, match=r"none of the steps found \(0, 50, 100, 150, 200\)"):
-        expand_sweeps([_sweep(tmp_path, steps=[7])])
+        expand([_sweep(tmp_path, steps=[7])])
 
 
 def test_the_run_defaults_to_the_name_and_the_step_pattern_is_the_users(tmp_path):
@@ -83,7 +94,7 @@ def test_a_sharded_trainer_checkpoint_is_one_clear_error(tmp_path):
     _checkpoint(tmp_path, 10)
     _checkpoint(tmp_path, 20, weights=False, shards=4)  # verl FSDP, not merged yet
     with pytest.raises(ConfigError) as err:
-        expand_sweeps([_sweep(tmp_path)])
+        expand([_sweep(tmp_path)])
     message = str(err.value)
     assert message.count("\n") == 0
     assert "models[0].sweep, step 20" in message
@@ -109,13 +120,13 @@ def test_bad_sweep_entries(tmp_path, change, match):
     entry = _sweep(tmp_path)
     change(entry)
     with pytest.raises(ConfigError, match=match):
-        expand_sweeps([entry])
+        expand([entry])
 
 
 def test_a_folder_with_a_config_but_no_weights(tmp_path):
     _checkpoint(tmp_path, 10, weights=False)
     with pytest.raises(ConfigError, match=r"holds a config.json but no weights"):
-        expand_sweeps([_sweep(tmp_path)])
+        expand([_sweep(tmp_path)])
 
 
 def test_checkpoints_still_being_written_wait_for_a_later_call(tmp_path):
@@ -133,7 +144,7 @@ def test_checkpoints_still_being_written_wait_for_a_later_call(tmp_path):
     weight_map = {"w": "model-a.safetensors", "v": "model-b.safetensors"}
     (indexed / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
     date_back(indexed)
-    models, waiting = expand_sweeps([_sweep(tmp_path)])
+    models, waiting = expand([_sweep(tmp_path)])
     assert [e["step"] for _, e in models] == [10]
     assert [line.split(":")[0] for line in waiting] == [
         f"models[0].sweep, step {s}" for s in (20, 30, 40, 50)
@@ -143,14 +154,14 @@ def test_checkpoints_still_being_written_wait_for_a_later_call(tmp_path):
     assert "1 of the 2 model-*-of-00002.safetensors shards are there" in waiting[2]
     assert "model.safetensors.index.json names model-b.safetensors, which is not there" in waiting[3]
     # settle_seconds: 0 takes a folder as soon as its weights are whole
-    models, waiting = expand_sweeps([_sweep(tmp_path, settle_seconds=0)])
+    models, waiting = expand([_sweep(tmp_path, settle_seconds=0)])
     assert [e["step"] for _, e in models] == [10, 20] and len(waiting) == 3
 
 
 def test_a_sweep_with_no_finished_checkpoint_is_an_error(tmp_path):
     _checkpoint(tmp_path, 10, age=False)
     with pytest.raises(ConfigError, match=r"models\[0\]\.sweep: no checkpoint is finished yet \(step 10: "):
-        expand_sweeps([_sweep(tmp_path)])
+        expand([_sweep(tmp_path)])
 
 
 def test_a_path_model_with_cut_weights_is_refused(tmp_path):
@@ -204,7 +215,7 @@ def test_the_sweep_table_numbers():
         ("a-step10", "B2", "main"): _verdicts({"q1": [0, 0], "q2": [1, 0]}),
         ("base", "B1", "main"): _verdicts({"p1": [1, 1], "p2": [1, 1], "p3": [1, 1], "p4": [1, 1]}),
     }
-    table = sweep_table(verdicts, SETTINGS).set_index(["model", "benchmark"])
+    table = sweep_frame(verdicts, SETTINGS).set_index(["model", "benchmark"])
     assert set(table.index.get_level_values("model")) == {"a-step0", "a-step10"}  # no step: not swept
     assert table.loc[("a-step0", "B1"), "mean_at_n"] == pytest.approx(37.5)
     assert table.loc[("a-step10", "B1"), "mean_at_n"] == pytest.approx(87.5)
@@ -220,7 +231,7 @@ def test_the_sweep_table_numbers():
     lo, hi = np.quantile(grid, [0.025, 0.975])
     row = table.loc[("a-step10", "B1")]
     assert abs(row["ci_low"] - lo) <= 6.25 and abs(row["ci_high"] - hi) <= 6.25  # one grid step
-    md = sweep_markdown(sweep_table(verdicts, SETTINGS), SETTINGS)
+    md = sweep_markdown(sweep_frame(verdicts, SETTINGS), SETTINGS)
     cells = re.sub(r" *\| *", "|", md)
     assert "|0|a-step0|37.50|0.00|18.75|first|" in cells
     assert "|10|a-step10|87.50|25.00|56.25|+37.50 [" in cells
@@ -234,7 +245,7 @@ def test_a_run_of_one_checkpoint_is_its_own_baseline():
         ("solo-step5", "B1", "main"): _verdicts({"p1": [0, 1]}),
         ("solo-step5", "B2", "main"): _verdicts({"q1": [1, 1]}),
     }
-    table = sweep_table(verdicts, settings)
+    table = sweep_frame(verdicts, settings)
     assert table["model"].unique().tolist() == ["solo-step5"]
     assert table.set_index("benchmark").loc["Avg", "mean_at_n"] == pytest.approx(75.0)
     assert (table[["delta_vs_first", "ci_low", "ci_high"]] == 0).all().all()

@@ -15,8 +15,8 @@ import pytest
 
 from justeval.io.parquet import read_parquet, write_parquet
 from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS
-from justeval.stages.aggregate import run_aggregate
-from justeval.stages.tables import run_drilldown
+from justeval.stages.aggregate import aggregate
+from justeval.stages.tables import drilldown
 
 ANSWERS = ["\\frac{1}{2}", "\\frac{2}{4}", "3", "3"]
 CORRECT = [True, False, False, False]  # as JustRL's grader sees them
@@ -94,7 +94,7 @@ def test_maj_at_k_follows_the_variants_grader(run_dir, grader, maj4):
         "version": "test",
     }
     out, details = root / "metrics.parquet", root / "metrics.json"
-    run_aggregate(
+    aggregate(
         verdicts=str(verdicts),
         benchmark=str(bench),
         generations=[str(gens)],
@@ -116,7 +116,7 @@ def test_maj_at_k_follows_the_variants_grader(run_dir, grader, maj4):
 def test_drilldown_groups_answers_with_the_primary_grader(run_dir, grader, groups):
     root, bench, _gens, verdicts = run_dir
     out_parquet, out_md = root / "problems.parquet", root / "problems.md"
-    run_drilldown(
+    drilldown(
         benchmark=str(bench),
         verdicts=[str(verdicts)],
         settings={"grader": grader, "timeout": 5.0},

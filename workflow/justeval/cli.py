@@ -50,9 +50,10 @@ def job_log(path: str | None):
 
 # ------------------------------------------------------------------ commands
 
-# Each command -> the stage module (one per rule file) whose @command function it runs;
-# the function's signature is the command's options. Only the module of the command
-# being run is imported, so a job starts in the time its own stage needs.
+# Each command -> the stage module (one per rule file) whose entry function runs it:
+# the function named like the command (`rule-grade`: `rule_grade`), marked @command,
+# whose signature is the command's options. Only the module of the command being run
+# is imported, so a job starts in the time its own stage needs.
 COMMANDS = {
     "download-model": "download_model",
     "build-tiny-model": "download_model",
@@ -76,12 +77,12 @@ COMMANDS = {
 
 
 def entry_point(name: str):
-    """The stage function behind command ``name``."""
+    """The stage function behind command ``name``: ``stages.<module>.<name with _>``."""
     module = importlib.import_module(f"justeval.stages.{COMMANDS[name]}")
-    for value in vars(module).values():
-        if getattr(value, "command_name", None) == name and value.__module__ == module.__name__:
-            return value
-    raise LookupError(f"{module.__name__} declares no @command({name!r})")
+    func = getattr(module, name.replace("-", "_"), None)
+    if getattr(func, "command_name", None) != name:
+        raise LookupError(f"{module.__name__} has no @command({name!r}) function {name.replace('-', '_')}")
+    return func
 
 
 def parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ rule download_model:
     conda:
         "../../envs/grading.yaml"
     resources:
-        hub_cache=HUB_CACHE,
+        hub_cache=PARAMS.hub_cache,
     params:
         model=PARAMS.model,
     shell:

@@ -1,31 +1,4 @@
-# Input functions of the rules, and the checks of inputs that run before any job.
-
-
-# A local model folder changed in place (weights overwritten, a config fixed) is
-# noticed: its content hash is part of the model's identity, so its manifest and
-# everything sampled from it are redone. Sizes and mtimes are compared first.
-for _model, _files in PLAN.fingerprint_local_models(WEIGHTS_CACHE_DIR).items():
-    print(
-        f"justeval: model {_model}: {', '.join(_files[:5])} changed in place since the last run; "
-        "its manifest and generations are redone",
-        file=sys.stderr,
-    )
-
-# A sweep checkpoint still being written waits for a later call
-for _line in PLAN.waiting:
-    print(f"justeval: {_line}; the next call evaluates it", file=sys.stderr)
-
-# sha256 pins are checked before any job starts, and before anything is deleted
-try:
-    for _bench in PLAN.benchmarks.values():
-        check_pin(
-            _bench.name,
-            _bench.source,
-            _bench.sha256,
-            BENCHMARK_PATH.format(benchmark=_bench.name),
-        )
-except BenchmarkError as error:
-    raise WorkflowError(f"config error: {error}") from None
+# Input functions: what each rule reads, by its wildcards (named after what they return).
 
 
 def benchmark_source_file(wildcards):
@@ -162,11 +135,6 @@ def benchmark_metrics(wildcards):
     return _primary_metrics(wildcards.benchmark)
 
 
-def primary_variant(wildcards=None):
-    """Settings of the plots that show only the primary grading variant."""
-    return canonical_json({"variants": [PLAN.primary.name], "version": REPORT_VERSION})
-
-
 def benchmark_stepped_metrics(wildcards):
     """Primary-variant metrics of every checkpoint with a step on one benchmark (the
     training curve): a curve never waits for, or reruns after, another benchmark."""
@@ -185,63 +153,6 @@ def all_benchmarks(wildcards=None):
     return expand(BENCHMARK_PATH, benchmark=PLAN.benchmarks)
 
 
-def benchmark_scores(benchmark):
-    return [
-        SCORES_PATH.format(model=m, benchmark=b)
-        for m, b in PLAN.pairs()
-        if b == benchmark
-    ]
-
-
-# ---------------------------------------------------------------- targets
-
-
-def plot_targets():
-    out = expand(PLOT_PASS_AT_K_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
-    out += expand(PLOT_LENGTHS_PATH, model=PLAN.models, ext=PLOT_FORMATS)
-    if STEP_PLOTS:
-        out += expand(PLOT_STEPS_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
-    return out
-
-
-def documented_outputs():
-    """The per-(model, benchmark) files docs/outputs.md documents that are missing
-    while others of their pair exist, so that one that goes missing (a killed
-    --forcerun, a deleted shard) is rebuilt by the next run: Snakemake does not
-    remake an intermediate whose consumers are up to date unless it is asked for.
-    A pair none of whose files exist yet needs none of them here, since its
-    scores target makes them all (and a sweep's dry run stays short)."""
-    out = []
-    for m, b in PLAN.pairs():
-        files = _pair_files(m, b)
-        present = [Path(f).exists() for f in files]
-        if any(present):
-            out += [f for f, here in zip(files, present) if not here]
-    return out + all_manifests() + all_benchmarks()
-
-
-def _pair_files(m, b):
-    """Every file docs/outputs.md documents for one (model, benchmark)."""
-    out = []
-    n = PLAN.benchmarks[b].n_shards
-    out += expand(GENERATIONS_PATH, model=m, benchmark=b, shard=range(n))
-    for v in PLAN.model_variants(m):
-        if not PLAN.variants[v].provided:
-            out += expand(
-                RULE_GRADES_PATH, model=m, benchmark=b, variant=v, shard=range(n)
-            )
-            out += [
-                p.format(model=m, benchmark=b, variant=v)
-                for p in (AUDIT_MD_PATH, AUDIT_JSON_PATH)
-            ]
-        out += [
-            p.format(model=m, benchmark=b, variant=v)
-            for p in (VERDICTS_PATH, METRICS_PATH, METRICS_JSON_PATH)
-        ]
-    out.append(SCORES_PATH.format(model=m, benchmark=b))
-    return out
-
-
 def engine_stats(wildcards=None):
     """What every engine job (generate, model_grade) of the run wrote about its engine."""
     out = []
@@ -255,22 +166,3 @@ def engine_stats(wildcards=None):
                     MODEL_GRADE_STATS_PATH.format(model=m, benchmark=b, variant=v)
                 )
     return out
-
-
-def final_targets():
-    return (
-        documented_outputs()
-        + expand(ACCURACY_TABLE_PATH, ext=TABLE_FORMATS)
-        + expand(SCORES_TABLE_PATH, ext=["md", "csv", "parquet"])
-        + expand(COMPARISON_PATH, comparison=COMPARISON_NAMES, ext=["md", "csv"])
-        + expand(PROBLEMS_PATH, benchmark=PLAN.benchmarks, ext=["md", "parquet"])
-        + plot_targets()
-        + [PROVENANCE_PATH]
-        + expand(COST_PATH, ext=["md", "csv"])
-        + (expand(SWEEP_TABLE_PATH, ext=["md", "csv"]) if STEP_PLOTS else [])
-        + (
-            expand(OVERLAP_PATH, ext=["md", "csv"]) + [OVERLAP_SUMMARY_PATH]
-            if config["overlap"]["enabled"]
-            else []
-        )
-    )

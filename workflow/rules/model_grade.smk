@@ -33,8 +33,8 @@ rule model_grade:
         gpu=1,
         mem_mb=PARAMS.engine_mem_mb,
         runtime=PARAMS.runtime_model_grade,
-        engine=ENGINE_OPTIONS,
-        cache=VERIFIER_CACHE,
+        engine=PARAMS.engine_options,
+        cache=PARAMS.verifier_cache,
     params:
         grading=PARAMS.model_grade,
     shell:

@@ -1,5 +1,6 @@
 # Parse-time setup: the package on the path, the config checked and completed, the
-# Plan, the provenance prefix of every job, checks that must pass before any job.
+# Plan, every rule's params (PARAMS), the provenance prefix of every job. The checks
+# of what is on disk come once every rule is declared (checks.smk).
 import shlex
 import subprocess
 import sys
@@ -14,32 +15,27 @@ PACKAGE_DIR = PROJECT_DIR / "workflow"
 sys.path.insert(0, str(PACKAGE_DIR))
 
 from justeval.config.params import RuleParams
-from justeval.config.plan import build_plan, check_benchmark_names
+from justeval.config.plan import build_plan
 from justeval.config.schema import (
     ConfigError,
     check_schema,
-    check_writable,
     coerce_strings,
     fill_defaults,
 )
+from justeval.io.config_schema import SCHEMA_PATH
 from justeval.io.hashing import canonical_json, settings_hash
-from justeval.sources.locations import BenchmarkError, check_pin
 
-CONFIG_SCHEMA = PACKAGE_DIR / "schemas" / "config.schema.yaml"
-
-# One pass over the schema: short, one-line errors naming the key, then its defaults.
+# One pass over the schema (the one home of every default): short, one-line errors
+# naming the key, then its defaults.
 try:
-    coerce_strings(config, CONFIG_SCHEMA)
-    check_schema(config, CONFIG_SCHEMA)
-    fill_defaults(config, CONFIG_SCHEMA)
+    coerce_strings(config, SCHEMA_PATH)
+    check_schema(config, SCHEMA_PATH)
+    fill_defaults(config, SCHEMA_PATH)
     PLAN = build_plan(config, PROJECT_DIR)
-    if config["model_grade"]["cache"] and any(
-        v.verifier is not None for v in PLAN.variants.values()
-    ):
-        check_writable(config["model_grade"]["cache"], "model_grade.cache")
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
+# every rule's params and resources (justeval.config.params): rules name its methods
 PARAMS = RuleParams(PLAN)
 
 

@@ -1,12 +1,81 @@
-# Each benchmark's short target below is a rule of its name: none may be taken
-# (`all` is the Snakefile's, defined after this file).
-try:
-    check_benchmark_names(PLAN, {r.name for r in workflow.rules} | {"all"})
-except ConfigError as error:
-    raise WorkflowError(str(error)) from None
+# What the run builds: `rule all`'s list (final_targets, used by the Snakefile) and one
+# short target per benchmark (e.g. `snakemake --cores all AIME24`: every configured
+# model's scores on that benchmark).
 
-# One short target per benchmark, e.g. `snakemake --cores all AIME24`:
-# every configured model's scores on that benchmark.
+
+def plot_targets():
+    out = expand(PLOT_PASS_AT_K_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
+    out += expand(PLOT_LENGTHS_PATH, model=PLAN.models, ext=PLOT_FORMATS)
+    if STEP_PLOTS:
+        out += expand(PLOT_STEPS_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
+    return out
+
+
+def documented_outputs():
+    """The per-(model, benchmark) files docs/outputs.md documents that are missing
+    while others of their pair exist, so that one that goes missing (a killed
+    --forcerun, a deleted shard) is rebuilt by the next run: Snakemake does not
+    remake an intermediate whose consumers are up to date unless it is asked for.
+    A pair none of whose files exist yet needs none of them here, since its
+    scores target makes them all (and a sweep's dry run stays short)."""
+    out = []
+    for m, b in PLAN.pairs():
+        files = _pair_files(m, b)
+        present = [Path(f).exists() for f in files]
+        if any(present):
+            out += [f for f, here in zip(files, present, strict=True) if not here]
+    return out + all_manifests() + all_benchmarks()
+
+
+def _pair_files(m, b):
+    """Every file docs/outputs.md documents for one (model, benchmark)."""
+    out = []
+    n = PLAN.benchmarks[b].n_shards
+    out += expand(GENERATIONS_PATH, model=m, benchmark=b, shard=range(n))
+    for v in PLAN.model_variants(m):
+        if not PLAN.variants[v].provided:
+            out += expand(
+                RULE_GRADES_PATH, model=m, benchmark=b, variant=v, shard=range(n)
+            )
+            out += [
+                p.format(model=m, benchmark=b, variant=v)
+                for p in (AUDIT_MD_PATH, AUDIT_JSON_PATH)
+            ]
+        out += [
+            p.format(model=m, benchmark=b, variant=v)
+            for p in (VERDICTS_PATH, METRICS_PATH, METRICS_JSON_PATH)
+        ]
+    out.append(SCORES_PATH.format(model=m, benchmark=b))
+    return out
+
+
+def final_targets():
+    return (
+        documented_outputs()
+        + expand(ACCURACY_TABLE_PATH, ext=TABLE_FORMATS)
+        + expand(SCORES_TABLE_PATH, ext=["md", "csv", "parquet"])
+        + expand(COMPARISON_PATH, comparison=COMPARISON_NAMES, ext=["md", "csv"])
+        + expand(PROBLEMS_PATH, benchmark=PLAN.benchmarks, ext=["md", "parquet"])
+        + plot_targets()
+        + [PROVENANCE_PATH]
+        + expand(COST_PATH, ext=["md", "csv"])
+        + (expand(SWEEP_TABLE_PATH, ext=["md", "csv"]) if STEP_PLOTS else [])
+        + (
+            expand(OVERLAP_PATH, ext=["md", "csv"]) + [OVERLAP_SUMMARY_PATH]
+            if config["overlap"]["enabled"]
+            else []
+        )
+    )
+
+
+def benchmark_scores(benchmark):
+    return [
+        SCORES_PATH.format(model=m, benchmark=b)
+        for m, b in PLAN.pairs()
+        if b == benchmark
+    ]
+
+
 for _benchmark in PLAN.benchmarks:
 
     rule:

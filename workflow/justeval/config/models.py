@@ -78,8 +78,6 @@ def _default_alias(entry: dict) -> str | None:
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "model*.bin")
 # verl's FSDP trainer checkpoint: one shard of the weights per rank, not loadable as is
 SHARDED_CHECKPOINT = re.compile(r"model_world_size_\d+_rank_\d+\.pt")
-DEFAULT_STEP_PATTERN = r"global_step_(\d+)"
-DEFAULT_SETTLE_SECONDS = 60
 # a weight file of a sharded save: model-00001-of-00004.safetensors
 WEIGHT_SHARD = re.compile(r"(.+)-(\d+)-of-(\d+)\.(safetensors|bin)")
 
@@ -182,7 +180,7 @@ def sweep_checkpoints(entry: dict, where: str) -> list[tuple[int, Path]]:
     """(step, folder) of every checkpoint a sweep entry finds now, by step."""
     sweep = entry["sweep"]
     pattern = str(Path(sweep["glob"]).expanduser())
-    step_re = sweep.get("step") or DEFAULT_STEP_PATTERN
+    step_re = sweep["step"]
     try:
         step_pattern = re.compile(step_re)
     except re.error as exc:
@@ -244,7 +242,7 @@ def expand_sweeps(entries: list[dict], key: str = "models") -> tuple[list[tuple[
                 f"config error: {where}.name: a sweep needs a name (aliases are <name>-step<N>)"
             )
         run = entry["sweep"].get("run") or entry["name"]
-        settle = entry["sweep"].get("settle_seconds", DEFAULT_SETTLE_SECONDS)
+        settle = entry["sweep"]["settle_seconds"]
         kept = 0
         for step, folder in sweep_checkpoints(entry, where):
             age = now - _last_change(folder)

@@ -6,7 +6,7 @@ as canonical JSON: Snakemake reruns a job exactly when one of them changes.
 Settings that never change a result (engine throughput options, caches, cluster
 requests) are resources, which Snakemake does not track.
 
-``workflow/rules/params.smk`` makes one ``RuleParams`` and the rules name its
+``workflow/rules/setup.smk`` makes one ``RuleParams`` (PARAMS) and the rules name its
 methods; each takes the job's wildcards, as Snakemake calls them.
 """
 
@@ -188,14 +188,28 @@ class RuleParams:
         return canonical_json({"variants": [self.plan.primary.name], "version": self.versions["report"]})
 
     # ---------------------------------------------------------------- resources
-    # Cluster requests of the engine jobs; a retried job asks for more time and memory.
+    # Settings that never change a result, and the cluster requests of the engine jobs
+    # (a retried job asks for more time and memory).
 
     def engine_options(self, wildcards) -> str:
-        """Throughput options of an engine job, with the server of an endpoint model."""
-        spec = self.plan.all_models.get(wildcards.model)
-        if spec is not None and spec.source == "endpoint":
-            return canonical_json({**self.config["engine"], "endpoint": spec.endpoint})
-        return canonical_json(self.config["engine"])
+        """Throughput options of an engine job (generate, model_grade), the one road by
+        which they reach either: the `engine` section, plus the server where the model
+        the job's engine serves is an endpoint (a generate job of a served model; a
+        verifier always has weights of its own)."""
+        options = dict(self.config["engine"])
+        variant = getattr(wildcards, "variant", None)
+        served = self.plan.variants[variant].verifier if variant else self.plan.all_models[wildcards.model]
+        if served.source == "endpoint":
+            options["endpoint"] = served.endpoint
+        return canonical_json(options)
+
+    def hub_cache(self, wildcards=None) -> str:
+        """Where hub downloads go ('default': huggingface_hub's own cache)."""
+        return self.config["hub_cache"] or "default"
+
+    def verifier_cache(self, wildcards=None) -> str:
+        """The per-row verifier cache folder: it decides what is recomputed, never a result."""
+        return self.config["model_grade"]["cache"]
 
     @staticmethod
     def runtime_generate(wildcards, attempt) -> int:

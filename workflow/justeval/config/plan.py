@@ -289,11 +289,3 @@ def check_pattern(pattern: str | None, labels: dict, where: str = "model_grade.p
             "e.g. {correct: A, incorrect: B}"
         )
 
-
-def check_benchmark_names(plan: Plan, rule_names: set[str]) -> None:
-    """Each benchmark is also a target rule of its own name: none may be a rule's name."""
-    for i, name in enumerate(plan.benchmarks):
-        if name in rule_names:
-            raise ConfigError(
-                f"config error: benchmarks[{i}].name: {name!r} is also a rule name; rename the benchmark"
-            )

@@ -6,9 +6,10 @@ Imported by the Snakefile at parse time (every SLURM job parses it again).
 from __future__ import annotations
 
 import copy
-import functools
 import os
 from pathlib import Path
+
+from justeval.io.config_schema import load_schema
 
 
 class ConfigError(ValueError):
@@ -47,17 +48,6 @@ def _short_message(error) -> str:
     if validator == "pattern":
         return f"{where}: {error.instance!r} does not match {error.validator_value!r}"
     return f"{where}: {error.message}"
-
-
-@functools.lru_cache(maxsize=4)
-def load_schema(schema_path: str | Path) -> dict:
-    """The schema, read once per process (every check at parse time uses it; none
-    changes it)."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: 10x faster
-    with open(schema_path) as fh:
-        return yaml.load(fh, Loader=loader)  # noqa: S506 (a safe loader)
 
 
 def schema_errors(config: dict, schema: dict) -> list[str]:
@@ -203,3 +193,73 @@ def check_writable(folder: str, key: str) -> None:
         raise ConfigError(f"config error: {key}: {folder}: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ConfigError(f"config error: {key}: {folder}: {probe} is not writable")
+
+
+# --------------------------------------------------------------------------
+# the keys table of docs/configuration.md, generated from the schema
+
+KEYS_BEGIN = "<!-- keys table: generated from workflow/schemas/config.schema.yaml -->"
+KEYS_END = "<!-- end of the keys table -->"
+
+
+def _cell(value) -> str:
+    import json
+
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"`{value}`" if value else "`''`"
+    text = json.dumps(value, ensure_ascii=False)
+    return f"`{text}`"
+
+
+def _rows(node: dict, schema: dict, prefix: str, seen: dict) -> list[tuple[str, str, str]]:
+    """(key, default, description) of every key under ``node``, depth first. A shared
+    definition (``$ref``) is listed once; where it comes again, its row points there.
+    Keys none of whose children say anything (the per-model `generation` overrides)
+    are one row."""
+    out = []
+    for key, raw in node.get("properties", {}).items():
+        sub = _resolve(raw, schema)
+        path = f"{prefix}{key}"
+        description = " ".join(str(sub.get("description", "")).split())
+        default = _cell(sub["default"]) if "default" in sub else ""
+        items = sub.get("items", {}) if sub.get("type") == "array" else {}
+        ref = (items or raw).get("$ref")
+        inner = _resolve(items, schema) if items else sub
+        children = inner.get("properties", {})
+        said = any(
+            "description" in c or "default" in c
+            for c in map(lambda c: _resolve(c, schema), children.values())
+        )
+        if children and default == "`{}`":
+            default = ""  # a section: its keys carry the defaults
+        if ref in seen:
+            description += f" Each entry has the keys of `{seen[ref]}`."
+            children = {}
+        elif ref:
+            seen[ref] = path + ("[]" if items else "")
+        out.append((path, default, description.strip()))
+        if children and said:
+            out += _rows(inner, schema, path + ("[]." if items else "."), seen)
+    return out
+
+
+def keys_table(schema_path: str | Path) -> str:
+    """Every config key with its default (as the schema writes it) and its description,
+    as a Markdown table: docs/configuration.md holds it between KEYS_BEGIN and KEYS_END,
+    and a unit test checks that it is this table. Print it with
+    ``python -m justeval.config.schema``."""
+    schema = load_schema(schema_path)
+    lines = ["| key | default | meaning |", "| --- | --- | --- |"]
+    for key, default, description in _rows(schema, schema, "", {}):
+        lines.append(f"| `{key}` | {default} | {description.replace('|', chr(92) + '|')} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    from justeval.io.config_schema import SCHEMA_PATH
+
+    print(keys_table(SCHEMA_PATH), end="")

@@ -123,9 +123,9 @@ def stream_requests(
     options' ``endpoint_concurrency`` at a time; ``on_finished(key, completion)`` is
     called once per request as it finishes, from one thread at a time (the shape of
     :func:`justeval.engine.vllm_engine.stream_requests`)."""
-    concurrency = options.get("endpoint_concurrency", 16)
-    timeout = options.get("request_timeout", 1800)
-    retries = options.get("max_retries", 8)
+    concurrency = options["endpoint_concurrency"]
+    timeout = options["request_timeout"]
+    retries = options["max_retries"]
     model = server["model"]
     trace_requests(label, keys)
     url = server["base_url"].rstrip("/") + "/chat/completions"

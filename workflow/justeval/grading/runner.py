@@ -16,7 +16,6 @@ from .pool import get_pool
 log = logging.getLogger(__name__)
 
 STATUSES = ("match", "mismatch", "no_answer", "timeout", "error")
-DEFAULT_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -70,10 +69,23 @@ class GradeStats:
     slowest: list = field(default_factory=list)
 
 
-class Grader:
-    """A rule grader with a memo per (gold, extracted answer) that lives as long as it does."""
+def defaults(name: str | None, timeout: float | None) -> tuple[str, float]:
+    """A grader's name and deadline, where not given: the config's defaults
+    (`rule_grade.grader` and `rule_grade.timeout`, whose one home is the schema)."""
+    if name is None or timeout is None:
+        from justeval.io.config_schema import schema_default
 
-    def __init__(self, name: str = "justeval", timeout: float = DEFAULT_TIMEOUT, jobs: int = 1):
+        name = schema_default("rule_grade", "grader") if name is None else name
+        timeout = schema_default("rule_grade", "timeout") if timeout is None else timeout
+    return name, timeout
+
+
+class Grader:
+    """A rule grader with a memo per (gold, extracted answer) that lives as long as it does.
+    ``name`` and ``timeout`` default to the config's (:func:`defaults`)."""
+
+    def __init__(self, name: str | None = None, timeout: float | None = None, jobs: int = 1):
+        name, timeout = defaults(name, timeout)
         if name not in GRADERS:
             raise ValueError(f"unknown grader {name!r}; expected one of {GRADERS}")
         self.name = name
@@ -169,9 +181,10 @@ class Grader:
 def grade_responses(
     golds: Sequence[str],
     responses: Sequence[str | None],
-    grader: str = "justeval",
-    timeout: float = DEFAULT_TIMEOUT,
+    grader: str | None = None,
+    timeout: float | None = None,
     jobs: int = 1,
 ) -> list[GradeResult]:
-    """Grade ``responses[i]`` against ``golds[i]`` (a fresh memo per call)."""
+    """Grade ``responses[i]`` against ``golds[i]`` (a fresh memo per call; the grader
+    and its deadline default to the config's)."""
     return Grader(grader, timeout, jobs).grade(golds, responses)

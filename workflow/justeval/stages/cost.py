@@ -71,7 +71,7 @@ def _ordered(frame: pd.DataFrame, models: list[str], benchmarks: list[str]) -> p
 
 
 @command("cost", "engine loads, seconds and tokens per model, benchmark and stage")
-def run_cost(
+def cost(
     *,
     stats: Annotated[list[str], Arg("the engine jobs' *.engine.json files", positional=True)] = (),
     settings: Annotated[dict, Arg("the run's layout (JSON)")],

@@ -8,22 +8,22 @@ from pathlib import Path
 from typing import Annotated
 
 from justeval.command import Arg, command
-from justeval.engine.tiny import build_tiny_model
+from justeval.engine import tiny
+from justeval.sources import models
 from justeval.sources.benchmarks import problem_texts
-from justeval.sources.models import download_model, manifest_for, write_manifest
 
 log = logging.getLogger(__name__)
 
 
 @command("download-model", "resolve a hub or local model into a manifest")
-def download(
+def download_model(
     *,
     settings: Annotated[dict, Arg("model identity (JSON)")],
     hub_cache: Annotated[str, Arg("cache folder; 'default': huggingface_hub's own")] = "default",
     manifest: str,
 ) -> None:
     cache = None if hub_cache in ("", "default") else hub_cache
-    write_manifest(download_model(settings, cache), manifest)
+    models.write_manifest(models.download_model(settings, cache), manifest)
 
 
 def build_tiny(identity: dict, weights_dir: str | Path) -> dict:
@@ -34,17 +34,17 @@ def build_tiny(identity: dict, weights_dir: str | Path) -> dict:
     for corpus_file in spec.get("corpus", []):
         texts.extend(problem_texts(corpus_file))
     log.info("building tiny %s model from %d corpus texts", spec["kind"], len(texts))
-    folder = build_tiny_model(
+    folder = tiny.build_tiny_model(
         weights_dir, kind=spec["kind"], texts=texts, seed=spec["seed"], text=spec.get("text")
     )
-    return manifest_for(folder, identity, source="tiny", resolved_revision=None)
+    return models.manifest_for(folder, identity, source="tiny", resolved_revision=None)
 
 
 @command("build-tiny-model", "build a tiny local model (tests, smoke run)")
-def build(
+def build_tiny_model(
     *,
     settings: Annotated[dict, Arg("the tiny model's recipe (JSON)")],
     weights: Annotated[str, Arg("folder for the weights")],
     manifest: str,
 ) -> None:
-    write_manifest(build_tiny(settings, weights), manifest)
+    models.write_manifest(build_tiny(settings, weights), manifest)

@@ -76,7 +76,7 @@ def _row(key, seed: int, completion: Completion, model_alias: str, digest: str) 
 
 
 @command("generate", "sample one shard of one benchmark with vLLM (or an endpoint)")
-def run(
+def generate(
     *,
     benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
     model_manifest: Annotated[str | None, Arg("the model's manifest; none for endpoint models")] = None,

@@ -249,7 +249,7 @@ def _ask_verifier(
 
 
 @command("model-grade", "the verifier model on the rule grader's rejections of one benchmark")
-def run(
+def model_grade(
     *,
     benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
     generations: Annotated[list[str], Arg("the generation shards")],

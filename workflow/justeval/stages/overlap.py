@@ -196,7 +196,7 @@ def accuracy_without(verdict_paths: list[str], flagged: dict[str, set[str]], set
 
 
 @command("overlap", "near-duplicate problems across benchmarks and training data")
-def run_overlap(
+def overlap(
     *,
     benchmarks: Annotated[list[str], Arg("every prepared benchmark (Parquet)")],
     verdicts: Annotated[list[str], Arg("every verdicts file (each model, benchmark and variant)")] = (),

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from justeval.command import Arg, command
 from justeval.grading.pool import get_pool
-from justeval.grading.runner import GRADER_SPECS, GRADERS, Grader
+from justeval.grading.runner import GRADER_SPECS, GRADERS, Grader, defaults
 from justeval.io.parquet import (
     DataError,
     bool_array,
@@ -142,7 +142,7 @@ def _grade_columns(results: list) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=GRADE_SCHEMA)
 
 
-def run(
+def grade_shard(
     generations: str, benchmark: str, settings: dict, output: str, jobs: int = 1, variant: str | None = None
 ) -> None:
     """The pipeline stage: one shard of generations against the canonical benchmark."""
@@ -193,17 +193,29 @@ def rule_grade(
         str | None, Arg("pipeline mode: the prepared benchmark with the gold answers")
     ] = None,
     variant: Annotated[str | None, Arg("pipeline mode: the grading variant's name")] = None,
-    settings: Annotated[dict | None, Arg("pipeline mode: grading settings (JSON)")] = None,
-    grader: Annotated[str, Arg(choices=tuple(GRADERS))] = "justeval",
-    timeout: Annotated[float, Arg("seconds per comparison (default 5)")] = 5.0,
+    settings: Annotated[
+        dict | None, Arg('pipeline mode: {"grader", "timeout", "version"} (JSON), from the rule\'s params')
+    ] = None,
+    grader: Annotated[
+        str | None, Arg("outside the pipeline: the rule grader (default: the config's)", choices=GRADERS)
+    ] = None,
+    timeout: Annotated[
+        float | None, Arg("outside the pipeline: seconds per comparison (default: the config's)")
+    ] = None,
     jobs: Annotated[int | None, Arg("worker processes (default: all cores)")] = None,
     gold_column: str = "answer",
     response_column: Annotated[str, Arg("a string or a list of strings per row")] = "response",
 ) -> None:
     if benchmark:
-        settings = settings or {"grader": grader, "timeout": timeout}
-        run(source, benchmark, settings, output, jobs=jobs or 1, variant=variant)
+        # the pipeline's grader and deadline are its settings (the rule's params): an
+        # option beside them would be ignored, so it is refused
+        given = [f"--{o}" for o, v in (("grader", grader), ("timeout", timeout)) if v is not None]
+        if given or not settings:
+            what = f"{' and '.join(given)} cannot be combined with" if given else "needs --settings with"
+            raise DataError(f"rule-grade: {what} --benchmark (in the pipeline the grader is in --settings)")
+        grade_shard(source, benchmark, settings, output, jobs=jobs or 1, variant=variant)
     else:
+        grader, timeout = defaults(grader, timeout)
         grade_file(
             source,
             output,
@@ -259,8 +271,8 @@ def _is_list_type(kind: pa.DataType) -> bool:
 def grade_file(
     source: str,
     output: str,
-    grader: str = "justeval",
-    timeout: float = 5.0,
+    grader: str,
+    timeout: float,
     jobs: int | None = None,
     gold_column: str = "answer",
     response_column: str = "response",

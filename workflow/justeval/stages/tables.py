@@ -219,7 +219,7 @@ def _disagreement_samples(verdicts, settings, limit: int = 20) -> list[str]:
 
 
 @command("compare", "against the published figures, paired bootstraps, grading variants")
-def run_compare(
+def compare(
     *,
     verdicts: Annotated[list[str], Arg("every verdicts file")],
     metrics: Annotated[list[str], Arg("every metrics file")],
@@ -280,7 +280,7 @@ def run_compare(
 # ---------------------------------------------------------------- sweeps
 
 
-def sweep_table(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: dict) -> pd.DataFrame:
+def sweep_frame(verdicts: dict[tuple[str, str, str], pd.DataFrame], settings: dict) -> pd.DataFrame:
     """One row per (run, step, benchmark or Avg): mean@N (%) and the paired Δ against
     the run's first checkpoint with its 95 % paired bootstrap over problems."""
     primary, benches = settings["variants"][0], list(settings["benchmarks"])
@@ -363,14 +363,14 @@ def _delta_cell(row) -> str:
 
 
 @command("sweep-table", "a training run's checkpoints: accuracy by step and Δ against the first")
-def run_sweep_table(
+def sweep_table(
     *,
     verdicts: Annotated[list[str], Arg("the primary variant's verdicts of every checkpoint")],
     settings: Annotated[dict, Arg("the run's layout (JSON)", parse=layout)],
     markdown_out: Annotated[str, Arg(flag="--markdown")],
     csv_out: Annotated[str, Arg(flag="--csv")],
 ) -> None:
-    table = sweep_table(load_verdicts(verdicts), settings)
+    table = sweep_frame(load_verdicts(verdicts), settings)
     write_text_atomic(markdown_out, sweep_markdown(table, settings))
     write_text_atomic(csv_out, table.to_csv(index=False))
 
@@ -379,7 +379,7 @@ def run_sweep_table(
 
 
 @command("drilldown", "per-problem accuracy and answers of every model on one benchmark")
-def run_drilldown(
+def drilldown(
     *,
     benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
     verdicts: Annotated[list[str], Arg("the primary variant's verdicts of every model")],
@@ -433,7 +433,7 @@ def run_drilldown(
 
 
 @command("provenance", "what the run's numbers trace back to")
-def run_provenance(
+def provenance(
     *,
     manifests: Annotated[list[str], Arg("every model manifest")] = (),
     benchmarks: Annotated[list[str], Arg("every prepared benchmark")],
@@ -472,7 +472,7 @@ def _write_formats(frame: pd.DataFrame, paths: list[str], metadata: dict, captio
 
 
 @command("table", "the cross-model accuracy and scores tables")
-def run_table(
+def table(
     *,
     scores: Annotated[list[str], Arg("every (model, benchmark) scores file", positional=True)],
     settings: Annotated[dict, Arg("the run's layout (JSON)", parse=layout)],
