@@ -21,6 +21,7 @@ checks it finds what it should.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
 import subprocess
@@ -118,10 +119,8 @@ def lint(snakefile: Path) -> list[str]:
 
     def place(line: int) -> str:
         path, source_line = where[line - 1]
-        try:
+        with contextlib.suppress(ValueError):
             path = path.relative_to(ROOT)
-        except ValueError:
-            pass
         return f"{path}:{source_line}"
 
     findings = [

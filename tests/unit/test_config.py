@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from conftest import BENCHMARKS, ROOT
-from justeval.config.params import RuleParams
 from justeval.config.checks import check_before_jobs
+from justeval.config.params import RuleParams
 from justeval.config.plan import build_plan
 from justeval.config.schema import ConfigError, check_schema
 from justeval.stages.generate import sample_seed
