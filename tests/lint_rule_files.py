@@ -123,9 +123,7 @@ def lint(snakefile: Path) -> list[str]:
             path = path.relative_to(ROOT)
         return f"{path}:{source_line}"
 
-    findings = [
-        f"{place(f['location']['row'])}: {f['code']} {f['message']}" for f in _ruff(code)
-    ]
+    findings = [f"{place(f['location']['row'])}: {f['code']} {f['message']}" for f in _ruff(code)]
     findings += [
         f"{place(line)}: dead function {name!r}: nothing calls or names it"
         for line, name in _dead_functions(code)
