@@ -13,11 +13,20 @@ caches a second call finds), then all of them `--repeats` times, taking turns:
 - ``floor``: Snakemake's own cost for as many jobs: a Snakefile of one trivial
   rule with that many outputs, in the same virtual environment (the same
   plugins load), measured in the same run;
-- ``startup``: the same with one job, which is what any Snakemake call costs here.
+- ``startup``: the same with one job, which is what any Snakemake call costs here;
+- ``shaped floor``: Snakemake alone for as many jobs of the pipeline's shape: one rule
+  with an input function, three inputs, two outputs, a log, a benchmark file, a params
+  function, three resources (two functions of the attempt) and a shell command of
+  generate's length, no pipeline code at all: what Snakemake itself costs for such jobs.
 
-Then each workload against its floor (ratio and the difference, which is what
-the pipeline's own code costs). Targets (issue 14): default < 2 s, 20-checkpoint
-sweep < 5 s. A benchmark, not a test: it asserts nothing.
+Then each workload against its floor: the ratio (target, issue 19: at most 1.2) and the
+difference. The difference is not all the pipeline's own code: Snakemake does more per
+job for a rule with several inputs, outputs, a log, a benchmark file, params and
+resources given as functions and a long shell command than for the floor's trivial rule.
+So each workload is also run once under cProfile, and the seconds spent inside the
+pipeline's own code (functions and rule-file code defined under workflow/ and the
+Snakefile, counted where Snakemake calls them) are printed beside the profile's total:
+what remains is Snakemake's. A benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from safetensors.numpy import save_file
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
-TARGETS = {"default": 2.0, "sweep": 5.0}
+RATIO_TARGET = 1.2  # at most this times Snakemake's floor for as many jobs
 
 
 def run_once(cmd: list[str], cwd: Path) -> tuple[float, str]:
@@ -59,6 +68,44 @@ def interleaved(commands: dict[str, tuple[list[str], Path]], repeats: int) -> di
         for name, (cmd, cwd) in commands.items():
             times[name].append(run_once(cmd, cwd)[0])
     return times
+
+
+def pipeline_share(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(seconds in the pipeline's own code, of which in functions Snakemake calls per job,
+    the profile's total) of one profiled run of ``cmd``. Our code's time is counted
+    where code outside it calls in (Snakemake calling an input function, params or
+    resources function, or executing a rule file), so nested calls are counted once."""
+    import pstats
+
+    ours_root = str(ROOT / "workflow")
+    snakefile = str(ROOT / "Snakefile")
+
+    def ours(func) -> bool:
+        return func[0].startswith(ours_root) or func[0] == snakefile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "profile"
+        profiled = [sys.executable, "-m", "cProfile", "-o", str(out), *cmd[1:]]
+        run_once(profiled, cwd)
+        stats = pstats.Stats(str(out))
+    total = per_job = 0.0
+    for func, (_cc, _nc, _tt, _ct, callers) in stats.stats.items():
+        if not ours(func):
+            continue
+        entered = sum(v[3] for caller, v in callers.items() if not ours(caller))
+        total += entered
+        if func[2] != "<module>":
+            per_job += entered
+    # a rule file's module code runs inside the Snakefile's (through Snakemake's include):
+    # counted once, from the Snakefile's own line
+    nested = sum(
+        v[3]
+        for func, (_cc, _nc, _tt, _ct, callers) in stats.stats.items()
+        if ours(func) and func[2] == "<module>" and func[0] != snakefile
+        for caller, v in callers.items()
+        if not ours(caller)
+    )
+    return total - nested, per_job, stats.total_tt
 
 
 def jobs_of(output: str) -> int:
@@ -95,6 +142,59 @@ def floor_command(workdir: Path, jobs: int, plugin: bool = True) -> tuple[list[s
         f"rule all:\n    input: expand('out/{{i}}.txt', i=range({jobs - 1}))\n\n"
         "rule one:\n    output: 'out/{i}.txt'\n    shell: 'touch {output}'\n"
     )
+    return [*snakemake(plugin), "--dry-run", "--cores", "1"], workdir
+
+
+SHAPED_RULE = """
+def inputs(wildcards):
+    return [f"in/{wildcards.i}.{k}" for k in range(2)]
+
+
+def settings(wildcards):
+    return '{"samples": [0, 32], "shard": "' + wildcards.i + '"}'
+
+
+def memory(wildcards, attempt):
+    return 32000 * attempt
+
+
+rule all:
+    input: expand("out/{i}.parquet", i=range(JOBS))
+
+
+rule one:
+    input:
+        manifest=inputs,
+        benchmark="in/{i}.0",
+    output:
+        generations="out/{i}.parquet",
+        stats="out/{i}.engine.json",
+    log: "logs/{i}.log"
+    benchmark: "runtime/{i}.tsv"
+    params:
+        generation=settings,
+    resources:
+        gpu=1,
+        mem_mb=memory,
+        runtime=memory,
+        engine=settings,
+    shell:
+        "python -m justeval generate --benchmark {input.benchmark:q}"
+        " --model-manifest {input.manifest:q} --model {wildcards.i:q}"
+        " --shard {wildcards.i} --shard-settings {params.generation:q}"
+        " --engine-options {resources.engine:q}"
+        " --output {output.generations:q} --engine-stats {output.stats:q}"
+        " --log {log:q}"
+"""
+
+
+def shaped_floor_command(workdir: Path, jobs: int, plugin: bool = True) -> tuple[list[str], Path]:
+    """Snakemake alone for ``jobs`` (with `all`) jobs shaped like the pipeline's (SHAPED_RULE)."""
+    (workdir / "in").mkdir(parents=True, exist_ok=True)
+    for i in range(jobs - 1):
+        for k in range(2):
+            (workdir / "in" / f"{i}.{k}").touch()
+    (workdir / "Snakefile").write_text(SHAPED_RULE.replace("JOBS", str(jobs - 1)))
     return [*snakemake(plugin), "--dry-run", "--cores", "1"], workdir
 
 
@@ -140,27 +240,42 @@ def main() -> None:
                 floor = f"floor {name}{suffix}"
                 commands[floor] = floor_command(tmp / f"floor-{i}{suffix}", jobs[name], plugin)
                 expected[floor] = jobs[name]
+                shaped = f"shaped floor {name}{suffix}"
+                commands[shaped] = shaped_floor_command(tmp / f"shaped-{i}{suffix}", jobs[name], plugin)
+                expected[shaped] = jobs[name]
             commands[f"startup{suffix}"] = floor_command(tmp / f"startup{suffix}", 1, plugin)
             expected[f"startup{suffix}"] = 1
         for name, count in expected.items():  # the first call of each, untimed
             assert jobs_of(run_once(*commands[name])[1]) == count, name
         times = interleaved(commands, args.repeats)
+        shares = {name: pipeline_share(*pipeline_command(*where)) for name, where in configs.items()}
     print(
         f"{'workload':<45} {'jobs':>5} {'min s':>6} {'median s':>8} {'floor s':>7} {'ratio':>5} "
-        f"{'ours s':>6} {'start-up s':>10}  target"
+        f"{'shaped s':>8} {'ratio':>5} {'start-up s':>10}  ratio <= {RATIO_TARGET}"
     )
     for suffix in ("", ", no SLURM plugin"):
         for name in configs:
             row, med = name + suffix, statistics.median(times[name + suffix])
             fmed = statistics.median(times[f"floor {row}"])
+            smed = statistics.median(times[f"shaped floor {row}"])
             startup = statistics.median(times["startup" + suffix])
-            target = TARGETS["default" if name == "default" else "sweep"]
             print(
                 f"{row:<45} {jobs[name]:>5} {min(times[row]):>6.2f} {med:>8.2f} {fmed:>7.2f} "
-                f"{med / fmed:>5.2f} {med - fmed:>6.2f} {startup:>10.2f}  "
-                f"{'< ' + str(target) if med < target else 'MISSED'}"
+                f"{med / fmed:>5.2f} {smed:>8.2f} {med / smed:>5.2f} {startup:>10.2f}  "
+                f"{'met' if med / fmed <= RATIO_TARGET else 'missed'}"
             )
-    print("floor: Snakemake alone for as many jobs; start-up: Snakemake alone for one job (medians)")
+    print(
+        "floor: Snakemake alone for as many trivial jobs; shaped: as many jobs of the pipeline's shape, "
+        "no pipeline code;\nstart-up: Snakemake alone for one job (medians); the ratios: the pipeline's "
+        "time over each floor's"
+    )
+    print("\nunder cProfile (seconds; profiling slows everything alike):")
+    print(f"{'workload':<45} {'profile total':>13} {'pipeline code':>13} {'of it per job':>13} {'share':>6}")
+    for name, (ours, per_job, total) in shares.items():
+        print(f"{name:<45} {total:>13.2f} {ours:>13.2f} {per_job:>13.2f} {ours / total:>6.1%}")
+    print(
+        "pipeline code: functions and rule-file code under workflow/ and the Snakefile; the rest is Snakemake"
+    )
 
 
 if __name__ == "__main__":

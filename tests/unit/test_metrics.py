@@ -289,3 +289,13 @@ def test_missing_benchmark_makes_avg_missing():
     table = accuracy_table(pd.DataFrame(rows), ["A"], ["AIME24", "AMC23"], ["main"])
     assert math.isnan(table.loc[0, "AMC23 (@0)"]) and math.isnan(table.loc[0, "Avg"])
     assert "–" in markdown(table)
+
+
+def test_the_docs_list_the_declared_columns():
+    """docs/outputs.md's table of the metrics columns is the one their declarations give."""
+    from conftest import ROOT
+    from justeval.metrics.scores import columns_markdown
+
+    text = (ROOT / "docs" / "outputs.md").read_text()
+    documented = text.split("<!-- metrics columns: generated from justeval.metrics.scores.METRICS -->\n")[1]
+    assert documented.split("<!-- end of the metrics columns -->")[0] == columns_markdown()

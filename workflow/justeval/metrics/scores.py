@@ -226,7 +226,7 @@ def identity(s: Samples) -> dict[str, Any]:
 
 
 @metric(
-    Column("mean_at_n", pa.float64(), "mean@N accuracy"),
+    Column("mean_at_n", pa.float64(), 'mean@N accuracy in %: the published "(@N)" numbers'),
     Column("sampling_se", pa.float64(), "standard error from the samples, these problems fixed"),
     Column("sampling_ci_low", pa.float64(), "mean@N - 1.96 sampling_se"),
     Column("sampling_ci_high", pa.float64(), "mean@N + 1.96 sampling_se"),
@@ -313,7 +313,11 @@ def difficulty(s: Samples) -> dict[str, Any]:
 
 
 @metric(
-    Column("length_unit", pa.string(), "of the length columns: tokens, or characters when not counted"),
+    Column(
+        "length_unit",
+        pa.string(),
+        "the unit of the next seven columns: tokens, or characters for imports without a tokenizer",
+    ),
     Column("mean_completion_tokens", pa.float64(), "mean length of all samples"),
     Column("tokens_correct_mean", pa.float64(), "mean length of the correct samples"),
     Column("tokens_correct_median", pa.float64(), "median length of the correct samples"),
@@ -432,3 +436,16 @@ def score(
         "per_problem_correct": {pid: int(c) for pid, c in correct.items()},
     }
     return Score(row, details)
+
+
+def columns_markdown() -> str:
+    """The metrics columns as a Markdown table (name, type, meaning), from their
+    declarations: docs/outputs.md holds it and a unit test checks the two agree."""
+    lines = ["| column | type | meaning |", "| --- | --- | --- |"]
+    for m in METRICS:
+        for column in m.columns:
+            name = column.name.replace("{k}", "k")
+            note = " (one per k; only where answers can be compared)" if m.majority else ""
+            note = note or (" (one per k)" if "{k}" in column.name else "")
+            lines.append(f"| `{name}` | {column.type} | {column.doc}{note} |")
+    return "\n".join(lines) + "\n"
