@@ -323,3 +323,25 @@ def test_the_docs_keys_table_is_the_schemas():
     assert not [r[0] for r in rows if not r[2].strip(" |")], "keys without a description"
     timeout = yaml.safe_load(SCHEMA.read_text())["properties"]["rule_grade"]["properties"]["timeout"]
     assert f"| `rule_grade.timeout` | `{timeout['default']}` |" in table
+
+
+def test_engine_options_reach_both_engine_stages_by_one_road():
+    """generate and model_grade both take PARAMS.engine_options: the engine section; a
+    generate job of a served model also its server; a model_grade job never the policy's
+    server (its engine serves the verifier), nor does a variant without a verifier fail."""
+    import json
+
+    config = default_config()
+    config["benchmark_source"] = str(BENCHMARKS)
+    config["models"].append({"name": "served", "endpoint": {"base_url": "http://h:1/v1", "model": "m"}})
+    config["grading_variants"] = [{"name": "main"}, {"name": "rules", "model_grade": {"enabled": False}}]
+    plan = build_plan(with_defaults(config), ROOT)
+    params = RuleParams(plan)
+    engine = plan.config["engine"]
+    generate = json.loads(params.engine_options(Namespace(model="served", benchmark="AIME24", shard="0")))
+    assert generate == {**engine, "endpoint": {"base_url": "http://h:1/v1", "model": "m"}}
+    for variant in ("main", "rules"):
+        grade = Namespace(model="served", benchmark="AIME24", variant=variant)
+        assert json.loads(params.engine_options(grade)) == engine
+    local = Namespace(model="JustRL-DeepSeek-1.5B", benchmark="AIME24", shard="0")
+    assert json.loads(params.engine_options(local)) == engine

@@ -198,8 +198,9 @@ class RuleParams:
         verifier always has weights of its own)."""
         options = dict(self.config["engine"])
         variant = getattr(wildcards, "variant", None)
+        # a model_grade job serves its variant's verifier (None: the variant has none)
         served = self.plan.variants[variant].verifier if variant else self.plan.all_models[wildcards.model]
-        if served.source == "endpoint":
+        if served is not None and served.source == "endpoint":
             options["endpoint"] = served.endpoint
         return canonical_json(options)
 
