@@ -288,4 +288,3 @@ def check_pattern(pattern: str | None, labels: dict, where: str = "model_grade.p
             f"config error: {where}_labels: map the pattern's matches to A, B or C, "
             "e.g. {correct: A, incorrect: B}"
         )
-
