@@ -31,6 +31,7 @@ def test_default_protocol_job_counts(tmp_path):
         "provenance": 1,
         "cost": 1,
         "overlap": 1,
+        "overlap_accuracy": 1,
         "all": 1,
     }
 
@@ -68,6 +69,7 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
         "provenance": 1,
         "cost": 1,
         "overlap": 1,
+        "overlap_accuracy": 1,
         "all": 1,
     }
 

@@ -286,7 +286,9 @@ AFTER_VERDICTS = {
     "plot_pass_at_k": 2,
     "plot_lengths": 2,
     "provenance": 1,
-    "overlap": 1,  # accuracy with and without overlapping problems, from main's verdicts
+    # accuracy with and without the copies the training sets hold (the pairs do not
+    # depend on verdicts: the overlap rule itself does not rerun)
+    "overlap_accuracy": 1,
     "all": 1,
 }
 AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
@@ -307,7 +309,7 @@ ONE_MODEL = {
     "plot_lengths": 1,
     "provenance": 1,
     "cost": 1,
-    "overlap": 1,
+    "overlap_accuracy": 1,
     "all": 1,
 }
 
@@ -372,6 +374,7 @@ CHANGES = {
             "provenance": 1,
             "cost": 1,
             "overlap": 1,
+            "overlap_accuracy": 1,
             "all": 1,
         },
     ),
@@ -386,7 +389,7 @@ CHANGES = {
             "compare": 1,
             "provenance": 1,
             "cost": 1,
-            "overlap": 1,
+            "overlap_accuracy": 1,
             "all": 1,
         },
     ),
@@ -396,7 +399,7 @@ CHANGES = {
 # the overlap stage's settings and training list change the overlap tables only
 CHANGES["overlap threshold"] = (
     lambda c: c.update(overlap={"threshold": 0.8, "ngram": 4}),
-    {"overlap": 1, "all": 1},
+    {"overlap": 1, "overlap_accuracy": 1, "all": 1},
 )
 CHANGES["a training set to check"] = (
     lambda c: c.update(
@@ -404,7 +407,7 @@ CHANGES["a training set to check"] = (
             "train": [{"name": "amc", "path": str(BENCHMARKS / "AMC23" / "test.parquet"), "column": "prompt"}]
         }
     ),
-    {"overlap": 1, "all": 1},
+    {"overlap": 1, "overlap_accuracy": 1, "all": 1},
 )
 
 
@@ -546,32 +549,47 @@ def test_overlap_with_planted_training_copies(run, e2e_config, tmp_path):
         lambda c: c.update(overlap={"train": [{"name": "dapo", "path": str(train), "column": "prompt"}]}),
     )
     configfile = write_config(copy_dir / "overlap.yaml", config)
-    assert planned_jobs(copy_dir, [configfile]) == {"overlap": 1, "all": 1}
+    assert planned_jobs(copy_dir, [configfile]) == {"overlap": 1, "overlap_accuracy": 1, "all": 1}
     run_snakemake(copy_dir, "--cores", "2", configfiles=[configfile])
     tables = copy_dir / "results" / "tables"
-    summary = pd.read_csv(tables / "overlap_summary.csv").set_index("benchmark")
-    assert summary.loc["AIME24", "dapo"] == 1 and summary.loc["HMMT25", "dapo"] == 0
-    assert summary.loc["AIME24", "problems"] == PROBLEMS == len(hmmt)
+    summary = pd.read_csv(tables / "overlap_summary.csv").set_index(["benchmark", "other"])
+    assert summary.loc[("AIME24", "dapo"), ["copy", "look_alike"]].tolist() == [1, 0]
+    assert summary.loc[("HMMT25", "dapo"), ["copy", "look_alike"]].tolist() == [0, 0]
+    assert summary.loc[("AIME24", "dapo"), "problems"] == PROBLEMS == len(hmmt)
     pairs = pd.read_csv(tables / "overlap.csv")
-    assert pairs[["benchmark", "problem_id", "other", "other_id"]].values.tolist() == [
-        ["AIME24", "AIME24-1", "dapo", 0]
+    assert pairs[["benchmark", "problem_id", "other", "other_id", "label"]].values.tolist() == [
+        ["AIME24", "AIME24-1", "dapo", 0, "copy"]
     ]
     assert 0.5 <= pairs.loc[0, "score"] <= 1
-    md = (tables / "overlap.md").read_text()
-    assert "AIME24-1" in md and "Accuracy without the problems the training data holds" in md
-    # the accuracy rows, per grading variant: under `rules` tiny-local solves only
-    # AIME24-1, so without it nothing is left solved; under `main` the always-A
-    # verifier accepts everything, with or without it
-    text = md.split("## Accuracy without")[1].split("## Pairs")[0]
-    rows = [
-        [c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if "| tiny-" in line
-    ]
-    by_key = {tuple(r[:3]): r[3:] for r in rows}
-    assert len(rows) == len(by_key) == 2 * 2 * 2  # models x benchmarks x variants
-    assert [tuple(r[:3]) for r in rows][:4] == [
-        ("tiny-hub", "AIME24", "main"), ("tiny-hub", "AIME24", "rules"),
-        ("tiny-hub", "HMMT25", "main"), ("tiny-hub", "HMMT25", "rules"),
+    assert pairs.loc[0, "other_text"] == copied  # whole, as the training set holds it
+    assert "AIME24-1" in (tables / "overlap.md").read_text()
+    # the accuracy rows, per grading variant and training set: under `rules` tiny-local
+    # solves only AIME24-1, so without it nothing is left solved; under `main` the
+    # always-A verifier accepts everything, with or without it
+    accuracy = pd.read_csv(tables / "overlap_accuracy.csv")
+    key_columns = ["model", "benchmark", "variant", "training_set"]
+    keys = list(accuracy[key_columns].itertuples(index=False, name=None))
+    assert len(keys) == len(set(keys)) == 2 * 2 * 2 * 2  # models x benchmarks x variants x (dapo, all)
+    assert keys[:4] == [
+        ("tiny-hub", "AIME24", "main", "dapo"), ("tiny-hub", "AIME24", "main", "all training sets"),
+        ("tiny-hub", "AIME24", "rules", "dapo"), ("tiny-hub", "AIME24", "rules", "all training sets"),
     ]  # fmt: skip
-    assert by_key["tiny-local", "AIME24", "rules"] == ["3", "1", "33.33", "0.00", "-33.33"]
-    assert by_key["tiny-local", "AIME24", "main"] == ["3", "1", "100.00", "100.00", "0.00"]
-    assert by_key["tiny-local", "HMMT25", "rules"] == ["3", "0", "0.00", "0.00", "0.00"]
+    row = accuracy.set_index(["model", "benchmark", "variant", "training_set"])
+    columns = ["problems", "copies", "mean_at_n", "mean_without", "delta", "mean_on_copies"]
+    for training_set in ("dapo", "all training sets"):
+        assert row.loc[("tiny-local", "AIME24", "rules", training_set), columns].round(2).tolist() == [
+            3,
+            1,
+            33.33,
+            0.0,
+            -33.33,
+            100.0,
+        ]
+        assert row.loc[("tiny-local", "AIME24", "main", training_set), columns].round(2).tolist() == [
+            3,
+            1,
+            100.0,
+            100.0,
+            0.0,
+            100.0,
+        ]

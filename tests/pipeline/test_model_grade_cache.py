@@ -98,7 +98,7 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
         "plot_lengths": 1,
         "provenance": 1,
         "cost": 1,
-        "overlap": 1,
+        "overlap_accuracy": 1,
         "all": 1,
     }
     calls, _ = _run(workdir, config, trace, "second")

@@ -21,7 +21,8 @@ from conftest import BENCHMARKS, ROOT, new_workdir, planned_jobs, snakemake_env,
 pytestmark = pytest.mark.pipeline
 
 LOCAL_RULES = {
-    "download_model", "prepare_benchmark", "collect_scores", "table", "provenance", "cost", "overlap", "all",
+    "download_model", "prepare_benchmark", "collect_scores", "table", "provenance", "cost", "overlap",
+    "overlap_accuracy", "all",
 }  # fmt: skip
 GPU_RULES = {"generate", "model_grade"}
 

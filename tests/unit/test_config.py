@@ -287,7 +287,18 @@ def test_the_sampling_keys_are_the_generation_sections_keys():
 @pytest.mark.parametrize(
     ("train", "message"),
     [
-        ({"name": "d", "path": "/nowhere/t.parquet"}, r"overlap.train\[0\].path: no such file"),
+        (
+            {"name": "d", "path": "/nowhere/t.parquet"},
+            r"overlap.train\[0\].path: /nowhere/t.parquet: no such file",
+        ),
+        (
+            {"name": "d", "path": "{csv}"},
+            r"overlap.train\[0\].path: .*t.csv: not a training set in any known format .* starts with 'q,a",
+        ),
+        (
+            {"name": "d", "path": "{jsonl}", "column": "text", "answer_column": "solution"},
+            r"overlap.train\[0\].answer_column: .* has no column 'solution' \(it has: text\)",
+        ),
         ({"name": "AIME24", "path": "{amc}"}, r"overlap.train\[0\].name: 'AIME24' is already the name"),
         (
             {"name": "d", "path": "{amc}"},
@@ -302,8 +313,11 @@ def test_the_sampling_keys_are_the_generation_sections_keys():
 def test_overlap_training_sets_are_checked_when_the_snakefile_is_read(tmp_path, train, message):
     jsonl = tmp_path / "t.jsonl"
     jsonl.write_text('{"text": "Find x."}\n')
+    table = tmp_path / "t.csv"
+    table.write_text("q,a\nFind x.,1\n")
     config = default_config()
-    train = {k: v.format(amc=BENCHMARKS / "AMC23" / "test.parquet", jsonl=jsonl) for k, v in train.items()}
+    amc = BENCHMARKS / "AMC23" / "test.parquet"
+    train = {k: v.format(amc=amc, jsonl=jsonl, csv=table) for k, v in train.items()}
     config["overlap"] = {"train": [train]}
     with pytest.raises(ConfigError, match=message):
         build_plan(with_defaults(config), ROOT)

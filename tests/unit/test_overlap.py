@@ -1,125 +1,277 @@
-"""The overlap stage's matcher: planted near-copies of real benchmark problems are
-found, real problems that are not copies are not, and LSH loses nothing that the
-exact all-pairs comparison finds."""
+"""The overlap stage's two commands on real benchmark problems: `overlap` writes the
+pairs (every field, texts whole), the counts and an escaped Markdown page;
+`overlap-accuracy` leaves the copies out of mean@N, per training set and for all
+sets together, with bootstrap intervals, in config order."""
 
 from __future__ import annotations
 
-import itertools
-import random
+import argparse
+import csv
+import json
 import re
+from dataclasses import asdict
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from conftest import BENCHMARKS
-from justeval.sources.benchmarks import prepare
-from justeval.stages.overlap import jaccard, near_duplicates, normalise, shingles
+from conftest import prepared_benchmarks
+from justeval.analysis.contamination import Settings
+from justeval.command import add_arguments, call
+from justeval.io.parquet import DataError, write_parquet
+from justeval.io.schemas import BENCHMARK, VERDICTS
+from justeval.stages import overlap as stage
 
-NINE = ["AIME24", "AIME25", "AMC23", "BRUMO25", "CMIMC25", "HMMT25", "MATH-500", "Minerva", "Olympiad-Bench"]
-SETTINGS = {"ngram": 3, "threshold": 0.5, "num_perm": 128}
+SUFFIX = " Let's think step by step and output the final answer within \\boxed{}."
+NAMES = ["AIME24", "MATH-500"]
+
+
+def respell(text: str) -> str:
+    return re.sub(r"\$([^$]+)\$", r"\\(\1\\)", text.replace("\\frac", "\\dfrac")).replace(" ", "  ")
+
+
+def other_numbers(text: str) -> str:
+    return re.sub(r"\d+", lambda m: str(int(m.group()) + 3), text, count=1)
 
 
 @pytest.fixture(scope="module")
-def nine():
-    out = {}
-    for name in NINE:
-        frame, _ = prepare(name, str(BENCHMARKS / name / "test.parquet"), None, None)
-        out[name] = dict(zip(frame["problem_id"], frame["problem"], strict=True))
-    return out
+def inputs(tmp_path_factory):
+    """Two prepared benchmarks and two training sets (JSON lines; verl Parquet with a chat)
+    holding copies, a look-alike, a row with HTML and pipes in it, and an unrelated row."""
+    folder = tmp_path_factory.mktemp("overlap")
+    frames = prepared_benchmarks()
+    paths = []
+    for name in NAMES:
+        path = folder / f"{name}.parquet"
+        write_parquet(frames[name], path, BENCHMARK, {"benchmark": name})
+        paths.append(str(path))
+    math = frames["MATH-500"].set_index("problem_id")
+    long = next(pid for pid, t in math["problem"].items() if len(t) > 300 and "[asy]" not in t)
+    picks = {"copy": "MATH-500-1", "look-alike": "MATH-500-4", "html": long}
+    rows = [
+        {"q": respell(math.loc[picks["copy"], "problem"]) + SUFFIX,
+         "a": "\\boxed{" + math.loc[picks["copy"], "answer"] + "}"},
+        {"q": other_numbers(math.loc[picks["look-alike"], "problem"]), "a": "-12345"},
+        {"q": "<b>bold</b> & | pipe <script>alert(x)</script> " + math.loc[picks["html"], "problem"],
+         "a": math.loc[picks["html"], "answer"]},
+        {"q": "Unrelated: how many sides does a hexagon have?", "a": "6"},
+    ]  # fmt: skip
+    jsonl = folder / "set-a.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    aime = frames["AIME24"].iloc[3]
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": aime["problem"] + SUFFIX}]
+    verl = folder / "set-b.parquet"
+    pq.write_table(pa.table({"prompt": [chat], "reward_model": [{"ground_truth": aime["answer"]}]}), verl)
+    settings = {
+        "train": [
+            {"name": "set-a", "path": str(jsonl), "column": "q", "answer_column": "a"},
+            {
+                "name": "set-b",
+                "path": str(verl),
+                "column": "prompt",
+                "answer_column": "reward_model.ground_truth",
+            },
+        ],
+        **asdict(Settings.defaults()),  # what the pipeline passes by default
+    }
+    return {
+        "folder": folder,
+        "benchmarks": paths,
+        "settings": settings,
+        "picks": picks,
+        "aime": aime["problem_id"],
+    }
 
 
-WORDS = dict(enumerate("zero one two three four five six seven eight nine ten".split()))  # noqa: SIM905
-WORDS = {str(i): w for i, w in WORDS.items()}
+@pytest.fixture(scope="module")
+def outputs(inputs):
+    out = inputs["folder"] / "results"
+    files = {
+        "markdown_out": out / "overlap.md",
+        "csv_out": out / "overlap.csv",
+        "summary_out": out / "summary.csv",
+    }
+    stage.overlap(
+        benchmarks=inputs["benchmarks"], settings=inputs["settings"], **{k: str(v) for k, v in files.items()}
+    )
+    return files
 
 
-def reword_numbers(text: str) -> str:
-    """Small numbers as words, and one larger number changed."""
-    text = re.sub(r"(?<![\d.])([2-9])(?![\d.])", lambda m: WORDS[m.group(1)], text, count=2)
-    return re.sub(r"\d{2,}", lambda m: str(int(m.group(0)) + 1), text, count=1)
+def read_csv(path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
 
 
-def respace(text: str) -> str:
-    return re.sub(r"\s+", lambda m: random.Random(len(m.group(0))).choice(["  ", "\n", "\t ", " "]), text)
+def test_the_pairs_file_has_every_pair_classified_with_its_evidence_and_whole_texts(inputs, outputs):
+    rows = read_csv(outputs["csv_out"])
+    with open(outputs["csv_out"], newline="") as fh:
+        assert next(csv.reader(fh)) == stage.PAIR_COLUMNS
+    found = {(r["benchmark"], r["problem_id"], r["other"], r["other_row"]): r for r in rows}
+    picks, math = inputs["picks"], prepared_benchmarks()["MATH-500"].set_index("problem_id")
+    copy = found["MATH-500", picks["copy"], "set-a", "0"]
+    assert (copy["label"], copy["other_kind"], copy["answers"]) == ("copy", "training", "equal")
+    assert copy["text"] == math.loc[picks["copy"], "problem"]  # whole, line breaks and all
+    assert copy["other_text"].endswith(SUFFIX)
+    assert copy["other_answer"] == math.loc[picks["copy"], "answer"]  # unboxed
+    alike = found["MATH-500", picks["look-alike"], "set-a", "1"]
+    assert (alike["label"], alike["answers"], alike["reason"]) == (
+        "look-alike",
+        "differ",
+        "the answers differ",
+    )
+    assert found["MATH-500", picks["html"], "set-a", "2"]["label"] == "copy"
+    chat = found["AIME24", inputs["aime"], "set-b", "0"]
+    assert chat["label"] == "copy" and float(chat["score"]) == 1.0  # the chat's user turn, suffix stripped
+    assert not [r for r in rows if r["other_row"] == "3"]  # the unrelated row
+    assert {r["other"] for r in rows} == {"set-a", "set-b"}  # the two benchmarks share nothing
 
 
-def respell_latex(text: str) -> str:
-    text = text.replace("\\frac", "\\dfrac").replace("(", "\\left(").replace(")", "\\right)")
-    return re.sub(r"\$([^$]+)\$", r"\\(\1\\)", text)
+def test_the_counts_per_benchmark_and_set(outputs):
+    rows = {(r["benchmark"], r["other"]): r for r in read_csv(outputs["summary_out"])}
+    assert set(rows) == {
+        ("AIME24", "MATH-500"), ("AIME24", "set-a"), ("AIME24", "set-b"), ("AIME24", stage.ALL_SETS),
+        ("MATH-500", "AIME24"), ("MATH-500", "set-a"), ("MATH-500", "set-b"), ("MATH-500", stage.ALL_SETS),
+    }  # fmt: skip
+    counts = {k: (int(r["copy"]), int(r["look_alike"])) for k, r in rows.items()}
+    assert counts["MATH-500", "set-a"] == (2, 1)
+    assert counts["MATH-500", stage.ALL_SETS] == (2, 1)
+    assert counts["AIME24", "set-b"] == (1, 0)
+    assert counts["AIME24", "MATH-500"] == (0, 0)
+    assert rows["MATH-500", "set-a"]["problems"] == "500"
+    assert rows["AIME24", "MATH-500"]["other_kind"] == "benchmark"
 
 
-PLANTS = {"numbers": reword_numbers, "whitespace": respace, "latex": respell_latex}
+def test_the_page_lists_copies_first_and_shows_no_live_html(outputs):
+    text = outputs["markdown_out"].read_text()
+    assert (
+        text.index("## Counts") < text.index("## Copies (3 pairs)") < text.index("## Look-alikes (1 pairs)")
+    )
+    assert "<b>" not in text and "<script>" not in text
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; \\| pipe &lt;script&gt;" in text
+    for table in re.findall(r"(?:^\|.*\|$\n?)+", text, flags=re.M):
+        lines = table.strip().split("\n")
+        cells = [len(re.findall(r"(?<!\\)\|", line)) for line in lines]
+        assert len(set(cells)) == 1, lines  # no cell breaks its row
+    assert not list(outputs["csv_out"].parent.glob(".*tmp"))  # written through temp files, renamed
 
 
-def test_normalisation_forgets_what_a_copy_changes():
-    a = "Let $x = \\frac{2}{3}$. Find $(x+5)^2$."
-    b = "Let  \\(x=\\dfrac{two}{three}\\).\nFind \\left(x + five\\right)^{2}."
-    assert normalise(a) == [t for t in normalise(b) if t not in "{}"]
-    assert shingles(a, 3) == shingles(b, 3)
+def test_the_command_line_runs_the_same_stage(inputs, outputs, tmp_path):
+    from justeval.cli import parser
+
+    out = tmp_path / "cli"
+    args = parser("overlap").parse_args(
+        ["overlap", "--benchmarks", *inputs["benchmarks"], "--settings", json.dumps(inputs["settings"]),
+         "--markdown", str(out / "o.md"), "--csv", str(out / "o.csv"), "--summary", str(out / "s.csv")]
+    )  # fmt: skip
+    call(args.func, args)
+    assert (out / "o.csv").read_text() == outputs["csv_out"].read_text()
 
 
-def test_planted_copies_are_found_and_non_copies_are_not(nine):
-    rng = random.Random(7)
-    sources = [(b, pid) for b in ("AIME24", "MATH-500", "Olympiad-Bench") for pid in nine[b]]
-    # long enough to be a problem, not a one-line template ("Compute $x$.")
-    sources = [s for s in sources if len(normalise(nine[s[0]][s[1]])) >= 25]
-    # and not one of Olympiad-Bench's multi-part problems that share a long preamble
-    # (a copy of one is a near-copy of its siblings too: test_siblings_... below)
-    grams = {s: shingles(nine[s[0]][s[1]], 3) for s in sources}
-    by_bench = {b: [s for s in grams if s[0] == b] for b in ("AIME24", "MATH-500", "Olympiad-Bench")}
-    sources = [s for s in sources if all(jaccard(grams[s], grams[o]) < 0.3 for o in by_bench[s[0]] if o != s)]
-    planted = rng.sample(sources, 60)
-    train, truth = {}, {}
-    for i, (bench, pid) in enumerate(planted):
-        kind = list(PLANTS)[i % 3]
-        text = nine[bench][pid]
-        if kind == "numbers" and not re.search(r"\d", text):
-            kind = "latex"
-        train[f"copy-{i}"] = PLANTS[kind](text)
-        truth[f"copy-{i}"] = (bench, pid, kind)
-    # non-copies: every problem of the benchmarks that are not queried here (412)
-    for bench in ("AMC23", "BRUMO25", "CMIMC25", "HMMT25", "Minerva"):
-        for pid, text in nine[bench].items():
-            train[f"other-{pid}"] = text
-    queries = {b: nine[b] for b in ("AIME24", "MATH-500", "Olympiad-Bench")}
-    pairs = near_duplicates({**queries, "train": train}, **SETTINGS, queries=list(queries))
-    found = {(r.benchmark, r.problem_id, r.other_id) for r in pairs.itertuples()}
-    expected = {(b, pid, key) for key, (b, pid, _kind) in truth.items()}
-    missed = expected - found
-    by_kind = {k: sum(1 for key in truth.values() if key[2] == k) for k in PLANTS}
-    assert not missed, (missed, by_kind)  # recall 60 / 60
-    false = found - expected
-    assert not false, sorted(false)[:5]  # no problem of another benchmark is a "copy"
+def test_a_training_set_named_like_a_benchmark_is_refused(inputs, tmp_path):
+    settings = {**inputs["settings"], "train": [{**inputs["settings"]["train"][0], "name": "AIME24"}]}
+    with pytest.raises(DataError, match="'AIME24' is already the name of a benchmark"):
+        stage.overlap(
+            benchmarks=inputs["benchmarks"], settings=settings, markdown_out=str(tmp_path / "o.md"),
+            csv_out=str(tmp_path / "o.csv"), summary_out=str(tmp_path / "s.csv"),
+        )  # fmt: skip
 
 
-def test_lsh_finds_what_the_exact_all_pairs_comparison_finds(nine):
-    """The nine shared benchmarks against each other (1,646 problems), at a low
-    threshold so that there is something to find: LSH's pairs are exactly the
-    pairs the exact score finds on every cross-benchmark pair."""
-    threshold = 0.2
-    pairs = near_duplicates(nine, ngram=3, threshold=threshold, num_perm=256, queries=NINE)
-    found = {(r.benchmark, r.problem_id, r.other, r.other_id) for r in pairs.itertuples()}
-    grams = {(b, pid): shingles(t, 3) for b, items in nine.items() for pid, t in items.items()}
-    exact = set()
-    for a, b in itertools.combinations(grams, 2):
-        if a[0] != b[0] and jaccard(grams[a], grams[b]) >= threshold:
-            exact |= {(*a, *b), (*b, *a)}
-    assert found <= exact
-    assert len(exact - found) <= max(1, len(exact) // 20), sorted(exact - found)[:5]  # LSH recall ≥ 95 %
+def test_markdown_cells_are_escaped_and_cut():
+    assert stage.cell("a|b\nc <i>&") == "a\\|b c &lt;i&gt;&amp;"
+    assert stage.cell("[link](javascript:x) `code` *b*") == "\\[link\\](javascript:x) \\`code\\` \\*b\\*"
+    assert stage.cell("$\\{a\\|b\\}$") == "\\$\\\\{a\\\\\\|b\\\\}\\$"  # LaTeX shown as written
+    assert stage.cell("x" * 50, width=10) == "x" * 9 + "…"
 
 
-def test_the_nine_benchmarks_share_no_problem(nine):
-    """What the nine shared benchmarks hold in common at the default threshold:
-    nothing (the exact all-pairs check above agrees at 0.2 and finds only pairs
-    far below 0.5)."""
-    pairs = near_duplicates(nine, **SETTINGS, queries=NINE)
-    assert pairs.empty, pairs.head()
+# ------------------------------------------------------------------ overlap-accuracy
 
 
-def test_siblings_that_share_a_preamble_are_reported(nine):
-    """Olympiad-Bench holds multi-part problems with one long shared context: a
-    training copy of one part is a near-copy of its siblings, and is reported so."""
-    ob = nine["Olympiad-Bench"]
-    grams = {pid: shingles(t, 3) for pid, t in ob.items()}
-    a, b = next((x, y) for x, y in itertools.combinations(ob, 2) if jaccard(grams[x], grams[y]) >= 0.6)
-    pairs = near_duplicates({"Olympiad-Bench": ob, "train": {"0": respace(ob[a])}}, **SETTINGS,
-                            queries=["Olympiad-Bench"])  # fmt: skip
-    assert {a, b} <= set(pairs["problem_id"])
+def verdicts(problem_ids, correct_of, model, variant, path) -> str:
+    """A verdicts file of 4 samples per problem; ``correct_of(pid, k)`` says which are right."""
+    rows = [
+        {
+            "problem_id": pid, "sample_idx": k, "seed": k, "extracted_answer": "1",
+            "rule_correct": correct_of(pid, k), "status": "match", "layer": "string",
+            "sent_to_verifier": False, "verifier_verdict": None, "verifier_output": None,
+            "input_truncated": False, "correct": correct_of(pid, k),
+            "completion_tokens": 10, "finish_reason": "stop", "response_chars": 10,
+        }
+        for pid in problem_ids
+        for k in range(4)
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows)[[n for n in VERDICTS.names if n in rows[0]]]
+    for name in VERDICTS.names:
+        if name not in frame:
+            frame[name] = None
+    write_parquet(
+        frame, path, VERDICTS, {"identity": {"model": model, "benchmark": "MATH-500", "variant": variant}}
+    )
+    return str(path)
+
+
+def test_accuracy_without_the_copies(inputs, outputs, tmp_path):
+    """Copies are always answered right, the other problems half the time: leaving the
+    copies out lowers mean@N; a set that holds no copy of MATH-500 changes nothing."""
+    picks = inputs["picks"]
+    copies = {picks["copy"], picks["html"]}
+    pids = [f"MATH-500-{i}" for i in range(20)]
+
+    def correct(pid, k):
+        return pid in copies or k % 2 == 0
+
+    paths = [
+        verdicts(pids, correct, model, variant, tmp_path / f"{model}-{variant}.parquet")
+        for model in ("model-b", "model-a")
+        for variant in ("lenient", "main")
+    ]
+    settings = {"models": ["model-a", "model-b"], "variants": ["main", "lenient"], "bootstrap_samples": 200,
+                "seed": 0, "train": inputs["settings"]["train"]}  # fmt: skip
+    md, out = tmp_path / "acc.md", tmp_path / "acc.csv"
+    stage.overlap_accuracy(
+        pairs=str(outputs["csv_out"]),
+        verdicts=paths,
+        settings=settings,
+        markdown_out=str(md),
+        csv_out=str(out),
+    )
+    rows = read_csv(out)
+    order = [(r["model"], r["variant"], r["training_set"]) for r in rows]
+    assert order == [
+        (m, v, s)
+        for m in ("model-a", "model-b")
+        for v in ("main", "lenient")
+        for s in ("set-a", "set-b", stage.ALL_SETS)
+    ]
+    by_set = {r["training_set"]: r for r in rows[:3]}
+    everything = 100 * (2 + 18 * 0.5) / 20
+    assert float(by_set["set-a"]["mean_at_n"]) == pytest.approx(everything)
+    assert float(by_set["set-a"]["mean_without"]) == pytest.approx(50.0)
+    assert float(by_set["set-a"]["mean_on_copies"]) == pytest.approx(100.0)
+    assert float(by_set["set-a"]["delta"]) == pytest.approx(50.0 - everything)
+    assert by_set["set-a"]["copies"] == "2" and by_set[stage.ALL_SETS]["copies"] == "2"
+    assert by_set["set-b"]["copies"] == "0"
+    assert float(by_set["set-b"]["mean_without"]) == pytest.approx(everything)
+    for r in rows:
+        assert float(r["mean_at_n_low"]) <= float(r["mean_at_n"]) <= float(r["mean_at_n_high"])
+        assert float(r["mean_without_low"]) <= float(r["mean_without"]) <= float(r["mean_without_high"])
+    assert float(by_set["set-a"]["mean_at_n_low"]) < float(by_set["set-a"]["mean_at_n_high"])
+    page = md.read_text()
+    assert "| model-a | MATH-500 | main | set-a | 2 / 20 |" in page
+
+
+def test_accuracy_command_line_options():
+    options = argparse.ArgumentParser()
+    add_arguments(options, stage.overlap_accuracy)
+    line = "--pairs p.csv --verdicts a b --settings {} --markdown m --csv c"
+    args = options.parse_args(line.split())
+    assert (args.pairs, args.verdicts, args.settings, args.markdown_out, args.csv_out) == (
+        "p.csv", ["a", "b"], {}, "m", "c"
+    )  # fmt: skip
+
+
+def test_a_file_that_is_no_pairs_file(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(DataError, match="not an overlap pairs file"):
+        stage.read_copies(str(path))

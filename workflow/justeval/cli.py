@@ -73,6 +73,7 @@ COMMANDS = {
     "plot": "plots",
     "cost": "cost",
     "overlap": "overlap",
+    "overlap-accuracy": "overlap",
 }
 
 

@@ -26,6 +26,7 @@ COST_PATH = "results/tables/cost.{ext}"
 SWEEP_TABLE_PATH = "results/tables/sweep.{ext}"
 OVERLAP_PATH = "results/tables/overlap.{ext}"
 OVERLAP_SUMMARY_PATH = "results/tables/overlap_summary.csv"
+OVERLAP_ACCURACY_PATH = "results/tables/overlap_accuracy.{ext}"
 # An engine job's Snakemake benchmark file (.tsv: wall time, memory) and what its
 # engine spent (.engine.json), side by side: the cost table reads both.
 GENERATE_BENCHMARK_PATH = (

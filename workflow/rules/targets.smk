@@ -49,7 +49,20 @@ def _pair_files(m, b):
     return out
 
 
+def overlap_targets():
+    """The overlap check (it needs no model), and with models their accuracy without the
+    copies."""
+    if not config["overlap"]["enabled"]:
+        return []
+    out = expand(OVERLAP_PATH, ext=["md", "csv"]) + [OVERLAP_SUMMARY_PATH]
+    return out + (expand(OVERLAP_ACCURACY_PATH, ext=["md", "csv"]) if PLAN.models else [])
+
+
 def final_targets():
+    """Everything a run builds. With no model configured: the prepared benchmarks and
+    the overlap check only (vetting a training set before training)."""
+    if not PLAN.models:
+        return all_benchmarks() + overlap_targets()
     return (
         documented_outputs()
         + expand(ACCURACY_TABLE_PATH, ext=TABLE_FORMATS)
@@ -60,11 +73,7 @@ def final_targets():
         + [PROVENANCE_PATH]
         + expand(COST_PATH, ext=["md", "csv"])
         + (expand(SWEEP_TABLE_PATH, ext=["md", "csv"]) if STEP_PLOTS else [])
-        + (
-            expand(OVERLAP_PATH, ext=["md", "csv"]) + [OVERLAP_SUMMARY_PATH]
-            if config["overlap"]["enabled"]
-            else []
-        )
+        + overlap_targets()
     )
 
 

@@ -44,8 +44,14 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     "report": ("stages.tables", ("stages.tables", "metrics", "grading")),
     "plots": ("stages.plots", ("stages.plots", "metrics")),
     "cost": ("stages.cost", ("stages.cost", "metrics")),
-    # the normalisation, n-grams and exact score (datasketch's version is in provenance)
-    "overlap": ("stages.overlap", ("stages.overlap", "metrics")),
+    # reading the training sets, the pairs and their classes (the grader compares answers;
+    # datasketch's version is in provenance)
+    "overlap": (
+        "stages.overlap",
+        ("stages.overlap", "sources.training_sets", "analysis", "grading"),
+    ),
+    # accuracy with and without the copies (bootstrap and per-problem accuracy: metrics)
+    "overlap_accuracy": ("stages.overlap", ("stages.overlap", "metrics")),
 }
 
 # Modules that never decide a result, whichever stage imports them.
@@ -71,6 +77,13 @@ UNTRACKED: dict[str, dict[str, str]] = {
     },
     "model_grade": {
         "engine": "vLLM wrapper and GPU slots: throughput only (greedy decoding is in params)",
+    },
+    "overlap": {
+        "metrics": "imported by overlap-accuracy, the module's other command; the pairs use none of it",
+    },
+    "overlap_accuracy": {
+        module: "the pairs and their classes are an input (the overlap rule's pairs file)"
+        for module in ("analysis", "sources.training_sets", "grading")
     },
     **{
         stage: {"grading": "only grading.extract (listed) is used; the rest comes with the package import"}

@@ -33,6 +33,7 @@ class RuleParams:
         self.versions["report"] = code_version("report", package_dir) + code_version("plots", package_dir)
         self.versions["cost"] = code_version("cost", package_dir)
         self.versions["overlap"] = code_version("overlap", package_dir)
+        self.versions["overlap_accuracy"] = code_version("overlap_accuracy", package_dir)
 
     # ---------------------------------------------------------------- models and benchmarks
 
@@ -168,18 +169,33 @@ class RuleParams:
         return canonical_json({"order": order, "version": self.versions["cost"]})
 
     def overlap(self, wildcards=None) -> str:
-        """How problems are compared, the training sets by name and column (their
-        files are the rule's inputs), and the order of the accuracy rows."""
+        """How problems are compared and classed: the training sets by name and columns
+        (their files are the rule's inputs), the overlap settings, and the primary
+        variant's rule grader, which compares a training answer with the gold."""
         ov = self.config["overlap"]
+        grader = self.clustering_grader(self.plan.primary.name)
         return canonical_json(
             {
                 "train": ov["train"],
-                "ngram": ov["ngram"],
-                "threshold": ov["threshold"],
-                "num_perm": ov["num_perm"],
-                "models": list(self.plan.models),
-                "variants": list(self.plan.variants),
+                **{k: ov[k] for k in ("ngram", "threshold", "word_threshold", "num_perm")},
+                "grader": grader["grader"],
+                "grader_timeout": grader["timeout"],
                 "version": self.versions["overlap"],
+            }
+        )
+
+    def overlap_accuracy(self, wildcards=None) -> str:
+        """The order of the accuracy rows, the training sets' order, the bootstrap."""
+        agg = self.config["aggregate"]
+        return canonical_json(
+            {
+                "train": [{"name": t["name"]} for t in self.config["overlap"]["train"]],
+                "models": list(self.plan.models),
+                "benchmarks": list(self.plan.benchmarks),
+                "variants": list(self.plan.variants),
+                "bootstrap_samples": agg["bootstrap_samples"],
+                "seed": agg["seed"],
+                "version": self.versions["overlap_accuracy"],
             }
         )
 

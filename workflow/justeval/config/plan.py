@@ -196,7 +196,12 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
 
 
 def check_overlap(config: dict, benchmarks: dict) -> None:
-    """Each training set of `overlap.train` is a readable kind of file, named once."""
+    """Each training set of `overlap.train` is named once, in a readable format, with the
+    columns it names (where they show without reading the rows: a JSON array's are
+    checked by the overlap job, which reads it whole)."""
+    from justeval.io.parquet import DataError
+    from justeval.sources.training_sets import peek_columns
+
     seen = set()
     for i, entry in enumerate(config["overlap"]["train"]):
         where = f"overlap.train[{i}]"
@@ -206,35 +211,17 @@ def check_overlap(config: dict, benchmarks: dict) -> None:
                 "or a benchmark"
             )
         seen.add(entry["name"])
-        path = Path(entry["path"]).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"config error: {where}.path: no such file: {entry['path']}")
-        if not path.name.endswith((".parquet", ".jsonl", ".json")):
-            raise ConfigError(f"config error: {where}.path: {entry['path']} is not Parquet or JSON lines")
-        column = entry["column"]
-        columns = _training_columns(path, where)
-        if column not in columns:
-            raise ConfigError(
-                f"config error: {where}.column: {entry['path']} has no column {column!r} "
-                f"(it has: {', '.join(columns)})"
-            )
-
-
-def _training_columns(path: Path, where: str) -> list[str]:
-    """The columns of a training file: a Parquet file's schema, or the keys of the
-    first record of a JSON-lines file (nothing else is read at parse time)."""
-    import json
-
-    try:
-        if path.name.endswith(".parquet"):
-            import pyarrow.parquet as pq
-
-            return list(pq.read_schema(path).names)
-        with open(path, encoding="utf-8") as fh:
-            first = next((line for line in fh if line.strip()), "{}")
-        return list(json.loads(first))
-    except Exception as exc:  # noqa: BLE001 (pyarrow and json raise several kinds)
-        raise ConfigError(f"config error: {where}.path: cannot read {path} ({exc})") from None
+        try:
+            columns = peek_columns(entry["path"])
+        except DataError as error:
+            raise ConfigError(f"config error: {where}.path: {error}") from None
+        for key in ("column", "answer_column", "id_column"):
+            column = entry.get(key)
+            if column and columns is not None and column.split(".")[0] not in columns:
+                raise ConfigError(
+                    f"config error: {where}.{key}: {entry['path']} has no column {column!r} "
+                    f"(it has: {', '.join(columns)})"
+                )
 
 
 def _variant(entry, where, config, models, verifiers, project_dir) -> Variant:

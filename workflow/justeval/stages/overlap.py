@@ -1,253 +1,411 @@
-"""The `overlap` stage: which benchmark problems another benchmark or the user's
-training data already holds, and whether leaving them out moves the accuracy.
+"""The `overlap` stage: which benchmark problems the user's training sets (or another
+benchmark) already hold, as copies or as look-alikes; and `overlap-accuracy`: whether
+leaving the copies out moves a model's accuracy.
 
-Problems are compared as sets of token n-grams after a normalisation that
-forgets what a copy typically changes (case, whitespace, ``$`` and spacing
-macros, ``\\dfrac`` for ``\\frac``, small numbers written as words). Candidate
-pairs come from datasketch's MinHash LSH (its logic: the permutation hashes and
-the banding); the score of each candidate is then the exact Jaccard similarity
-of the two n-gram sets (ours), and a pair counts when it reaches ``threshold``.
+``overlap`` reads the prepared benchmarks and the training sets named in its settings
+(:mod:`justeval.sources.training_sets`), lets :func:`justeval.analysis.contamination.find_pairs`
+find and classify the pairs (every benchmark against every other benchmark and every
+training set), and writes the pairs (CSV: every field, both texts whole), the counts
+(CSV) and a page for a person (Markdown: counts, then the copies, then the look-alikes;
+texts cut, every cell escaped so that nothing in the data is live HTML or a table cell
+break).
+
+``overlap-accuracy`` reads those pairs and the verdict files: mean@N per model,
+benchmark and grading variant, on every problem, without the problems a training set
+holds a copy of (each set, and all sets together) and on those problems alone, with
+95 % bootstrap intervals over problems.
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import html
+import io
 import logging
 import re
+from collections import defaultdict
+from dataclasses import asdict
 from typing import Annotated
 
-import pandas as pd
-import pyarrow.parquet as pq
-
+from justeval.analysis.contamination import COPY, LOOK_ALIKE, Item, Pair, Settings, find_pairs
 from justeval.command import Arg, command
-from justeval.io.identity import file_identity
-from justeval.io.parquet import DataError, read_metadata, read_parquet, write_text_atomic
-from justeval.io.schemas import BENCHMARK, VERDICTS
-from justeval.metrics.formatting import markdown
-from justeval.metrics.scores import per_problem
+from justeval.io.parquet import DataError, read_arrow, read_metadata, write_text_atomic
+from justeval.io.schemas import BENCHMARK
+from justeval.sources.training_sets import read_training_set
 
 log = logging.getLogger(__name__)
 
-_WORDS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
-)  # fmt: skip
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(_WORDS)}
-_SPACING = re.compile(r"\\(?:left|right|displaystyle|textstyle|quad|qquad|[,;:! ])")
-_TOKEN = re.compile(r"\\[a-z]+|[a-z]+|\d+(?:\.\d+)?|[^\s\w{}]")
+ALL_SETS = "all training sets"
+TRAINING, BENCHMARK_KIND = "training", "benchmark"
+MD_TEXT_CHARS = 300  # characters of a text shown in the Markdown (the CSV has them whole)
+MD_LOOK_ALIKES = 300  # look-alike pairs listed in the Markdown (the CSV has them all)
+
+PAIR_COLUMNS = [
+    "benchmark", "problem_id", "other", "other_kind", "other_id", "other_row", "label", "score",
+    "word_score", "reason", "answers", "numbers_only_benchmark", "numbers_only_other", "asked", "figure",
+    "words_changed", "formulas", "answer", "other_answer", "text", "other_text",
+]  # fmt: skip
+SUMMARY_COLUMNS = ["benchmark", "other", "other_kind", "problems", "copy", "look_alike"]
 
 
-def normalise(text: str) -> list[str]:
-    """The tokens a problem is compared by."""
-    text = text.lower().replace("$", " ")
-    text = re.sub(r"\\[()\[\]]", " ", text)  # \( \) \[ \] delimiters
-    text = re.sub(r"\\[dt]frac", r"\\frac", text)
-    text = _SPACING.sub(" ", text)
-    text = re.sub(r"\\(?:text|mathrm|mbox|operatorname)\s*", " ", text)
-    return [NUMBER_WORDS.get(tok, tok) for tok in _TOKEN.findall(text)]
+# ------------------------------------------------------------------ reading
 
 
-def shingles(text: str, n: int) -> set[str]:
-    """The token n-grams of a problem (its tokens, when it has fewer than n)."""
-    tokens = normalise(text)
-    if len(tokens) < n:
-        return {" ".join(tokens)} if tokens else set()
-    return {" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
-
-
-def jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
-
-
-def near_duplicates(
-    sets: dict[str, dict[str, str]], *, ngram: int, threshold: float, num_perm: int, queries: list[str]
-) -> pd.DataFrame:
-    """Pairs (query set's problem, other set's item) with Jaccard ≥ threshold.
-
-    ``sets`` maps a set name to {id: text}; each set in ``queries`` (the
-    benchmarks) is compared with every other set, never with itself."""
-    from datasketch import MinHash, MinHashLSH
-
-    grams = {
-        (name, key): shingles(text, ngram) for name, items in sets.items() for key, text in items.items()
-    }
-    keys = [k for k, g in grams.items() if g]
-    # a lower LSH threshold than the reported one: LSH only proposes, the exact score decides
-    lsh = MinHashLSH(threshold=max(0.05, 0.7 * threshold), num_perm=num_perm)
-    encoded = [[s.encode("utf-8") for s in sorted(grams[k])] for k in keys]
-    hashes = MinHash.bulk(encoded, num_perm=num_perm, seed=1)
-    for key, mh in zip(keys, hashes, strict=True):
-        lsh.insert(json.dumps(key), mh, check_duplication=False)
-    rows = []
-    for key, mh in zip(keys, hashes, strict=True):
-        name, pid = key
-        if name not in queries:
-            continue
-        for hit in lsh.query(mh):
-            other_name, other_id = json.loads(hit)
-            if other_name == name:
-                continue
-            score = jaccard(grams[key], grams[other_name, other_id])
-            if score >= threshold:
-                rows.append(
-                    {
-                        "benchmark": name,
-                        "problem_id": pid,
-                        "other": other_name,
-                        "other_id": str(other_id),
-                        "score": round(score, 4),
-                        "problem": _line(sets[name][pid]),
-                        "other_text": _line(sets[other_name][other_id]),
-                    }
-                )
-    columns = ["benchmark", "problem_id", "other", "other_id", "score", "problem", "other_text"]
-    frame = pd.DataFrame(rows, columns=columns)
-    order = {n: i for i, n in enumerate(sets)}
-    return frame.sort_values(
-        ["benchmark", "other", "score", "problem_id", "other_id"],
-        key=lambda c: c.map(order) if c.name in ("benchmark", "other") else c,
-        ascending=[True, True, False, True, True],
-        kind="stable",
-    ).reset_index(drop=True)
-
-
-def _line(text: str, width: int = 100) -> str:
-    one = " ".join(str(text).split())
-    return one if len(one) <= width else one[: width - 1] + "…"
-
-
-def _text_of(value) -> str:
-    """A training row's text: a string, or a chat (a list of messages) joined."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return str(value.get("content", ""))
-    if hasattr(value, "__iter__"):
-        return "\n".join(_text_of(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def read_training(path: str, column: str, name: str) -> dict[str, str]:
-    """{row number: text} of a training file (Parquet or JSON lines)."""
-    if path.endswith((".jsonl", ".json")):
-        with open(path, encoding="utf-8") as fh:
-            frame = pd.DataFrame([json.loads(line) for line in fh if line.strip()])
-    else:
-        try:
-            frame = pq.read_table(path).to_pandas()
-        except Exception as exc:  # noqa: BLE001 (pyarrow raises several kinds)
-            raise DataError(f"overlap.train {name}: {path}: cannot read as Parquet ({exc})") from None
-    if column not in frame.columns:
-        columns = ", ".join(map(str, frame.columns))
-        raise DataError(f"overlap.train {name}: {path} has no column {column!r} (columns: {columns})")
-    return {str(i): _text_of(v) for i, v in enumerate(frame[column])}
-
-
-def summary(pairs: pd.DataFrame, benchmarks: dict[str, dict[str, str]], others: list[str]) -> pd.DataFrame:
-    """Per benchmark: its problems, and how many have a near-duplicate in each other set."""
-    rows = []
-    for bench, items in benchmarks.items():
-        row = {"benchmark": bench, "problems": len(items)}
-        mine = pairs[pairs["benchmark"] == bench]
-        for other in others:
-            if other != bench:
-                row[other] = int(mine[mine["other"] == other]["problem_id"].nunique())
-            else:
-                row[other] = None
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=["benchmark", "problems", *others])
-    for other in others:
-        frame[other] = frame[other].astype("Int64")
-    return frame
-
-
-def accuracy_without(verdict_paths: list[str], flagged: dict[str, set[str]], settings: dict) -> pd.DataFrame:
-    """mean@N per (model, benchmark, grading variant) on every problem and without
-    the flagged ones, in config order."""
-    rows = []
-    for path in verdict_paths:
-        ident = file_identity(path)
-        frame = read_parquet(path, VERDICTS)
-        accuracy = per_problem(frame)
-        out = flagged.get(ident["benchmark"], set())
-        kept = accuracy[~accuracy.index.isin(out)]
-        rows.append(
-            {
-                "model": ident["model"],
-                "benchmark": ident["benchmark"],
-                "variant": ident["variant"],
-                "problems": len(accuracy),
-                "overlapping": int(accuracy.index.isin(out).sum()),
-                "mean_at_n": 100 * float(accuracy.mean()),
-                "mean_at_n_without": 100 * float(kept.mean()) if len(kept) else float("nan"),
-            }
+def read_benchmark(path: str) -> tuple[str, list[Item]]:
+    """A prepared benchmark's name (from its metadata) and problems, with their gold answers."""
+    name = read_metadata(path).get("benchmark")
+    if not name:
+        raise DataError(f"{path}: its metadata names no benchmark; rerun prepare-benchmark")
+    table = read_arrow(path, BENCHMARK, columns=["problem_id", "problem", "answer", "source_row"])
+    cols = {c: table.column(c).to_pylist() for c in table.column_names}
+    items = [
+        Item(str(pid), text or "", answer, row)
+        for pid, text, answer, row in zip(
+            cols["problem_id"], cols["problem"], cols["answer"], cols["source_row"], strict=True
         )
-    columns = ["model", "benchmark", "variant", "problems", "overlapping", "mean_at_n", "mean_at_n_without"]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["delta"] = frame["mean_at_n_without"] - frame["mean_at_n"]
-    order = {
-        "model": {m: i for i, m in enumerate(settings["models"])},
-        "benchmark": {b: i for i, b in enumerate(flagged)},
-        "variant": {v: i for i, v in enumerate(settings["variants"])},
+    ]
+    return name, items
+
+
+def read_training(entries: list[dict], taken: set[str]) -> dict[str, list[Item]]:
+    """The training sets of ``settings["train"]``, by name."""
+    out: dict[str, list[Item]] = {}
+    for i, entry in enumerate(entries):
+        name = entry["name"]
+        if name in taken or name in out:
+            raise DataError(
+                f"overlap.train[{i}]: {name!r} is already the name of a benchmark or training set"
+            )
+        rows = read_training_set(
+            entry["path"],
+            entry.get("column") or "problem",
+            entry.get("answer_column"),
+            entry.get("id_column"),
+        )
+        out[name] = [Item(r.id, r.text, r.answer, r.row) for r in rows]
+        answers = sum(r.answer is not None for r in rows)
+        log.info("overlap: training set %s: %d problems, %d with an answer", name, len(rows), answers)
+    return out
+
+
+# ------------------------------------------------------------------ tables
+
+
+def pair_rows(pairs: list[Pair], training: set[str]) -> list[dict]:
+    return [{**asdict(p), "other_kind": TRAINING if p.other in training else BENCHMARK_KIND} for p in pairs]
+
+
+def summary_rows(rows: list[dict], benchmarks: dict[str, list[Item]], training: list[str]) -> list[dict]:
+    """Per benchmark and other set: how many of the benchmark's problems have a copy
+    there, and how many have a look-alike there and no copy. The last row of each
+    benchmark counts all training sets together."""
+    labels: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)  # (bench, set) -> pid -> label
+    for row in rows:
+        seen = labels[row["benchmark"], row["other"]]
+        if seen.get(row["problem_id"]) != COPY:
+            seen[row["problem_id"]] = row["label"]
+    out = []
+    for bench, items in benchmarks.items():
+        others = [(b, BENCHMARK_KIND) for b in benchmarks if b != bench] + [(t, TRAINING) for t in training]
+        for other, kind in others:
+            seen = labels.get((bench, other), {})
+            out.append(_count(bench, other, kind, len(items), seen))
+        if training:
+            union: dict[str, str] = {}
+            for name in training:
+                for pid, label in labels.get((bench, name), {}).items():
+                    if union.get(pid) != COPY:
+                        union[pid] = label
+            out.append(_count(bench, ALL_SETS, TRAINING, len(items), union))
+    return out
+
+
+def _count(bench: str, other: str, kind: str, problems: int, seen: dict[str, str]) -> dict:
+    values = list(seen.values())
+    return {
+        "benchmark": bench,
+        "other": other,
+        "other_kind": kind,
+        "problems": problems,
+        "copy": values.count(COPY),
+        "look_alike": values.count(LOOK_ALIKE),
     }
-    return frame.sort_values(
-        ["model", "benchmark", "variant"], key=lambda c: c.map(order[c.name]), kind="stable"
-    ).reset_index(drop=True)
 
 
-@command("overlap", "near-duplicate problems across benchmarks and training data")
+def to_csv(rows: list[dict], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    return buffer.getvalue()
+
+
+def cell(value, width: int | None = None) -> str:
+    """A Markdown table cell that shows ``value`` literally: one line, cut to ``width``
+    characters, ``<`` ``>`` ``&`` as HTML entities (no HTML from the data is live), and
+    backslashes, ``|`` and the characters that make Markdown (links, emphasis, code,
+    math) escaped with a backslash (no Markdown from the data is live either)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        value = f"{value:.2f}"
+    text = " ".join(str(value).split())
+    if width is not None and len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    text = text.replace("\\", "\\\\")
+    text = _MARKDOWN.sub(r"\\\g<0>", text)
+    return html.escape(text, quote=False)
+
+
+_MARKDOWN = re.compile(r"[|`*_\[\]~$]")
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_page(
+    rows: list[dict], summary: list[dict], benchmarks: dict, training: list[str], s: Settings
+) -> str:
+    copies = [r for r in rows if r["label"] == COPY]
+    alikes = [r for r in rows if r["label"] == LOOK_ALIKE]
+    text = [
+        "# Overlap: benchmark problems that a training set or another benchmark already holds\n",
+        "A **copy** is the same problem (same question and numbers, perhaps respelled or reworded); a "
+        "**look-alike** is a similar text that asks something else (other numbers, another question on "
+        "the same figure, one word changed). Pairs are found by MinHash LSH over normalised token "
+        f"{s.ngram}-grams (Jaccard ≥ {s.threshold}) and by equal numbers with similar words (Jaccard of "
+        f"words ≥ {s.word_threshold}, copies only); each pair is then decided by its answers (the rule "
+        "grader), numbers, figure, asked-for part, words and formulas. `overlap.csv` has every pair with "
+        "both texts whole.\n",
+        "## Counts\n",
+        "Problems of each benchmark with a copy / with only look-alikes in each set.\n",
+    ]
+    columns = [t for t in training] + ([ALL_SETS] if training else []) + ["other benchmarks (summed)"]
+    by_key = {(r["benchmark"], r["other"]): r for r in summary}
+    table = []
+    for bench, items in benchmarks.items():
+        line = [bench, len(items)]
+        for col in columns[:-1]:
+            r = by_key[bench, col]
+            line.append(f"{r['copy']} / {r['look_alike']}")
+        others = [by_key[bench, b] for b in benchmarks if b != bench]
+        line.append(f"{sum(r['copy'] for r in others)} / {sum(r['look_alike'] for r in others)}")
+        table.append(line)
+    text.append(md_table(["benchmark", "problems", *columns], table))
+    header = ["benchmark", "problem", "set", "row", "score", "why", "benchmark text", "other text", "answers"]
+
+    def listed(items: list[dict]) -> list[list]:
+        return [
+            [
+                r["benchmark"], r["problem_id"], r["other"], r["other_id"], f"{r['score']:.2f}",
+                r["reason"], _short(r["text"]), _short(r["other_text"]),
+                f"{r['answer'] or '–'} / {r['other_answer'] or '–'}",
+            ]
+            for r in items
+        ]  # fmt: skip
+
+    text.append(f"## Copies ({len(copies)} pairs)\n")
+    text.append(md_table(header, listed(copies)) if copies else "None.\n")
+    shown = alikes[:MD_LOOK_ALIKES]
+    more = f"; the first {len(shown)}" if len(shown) < len(alikes) else ""
+    text.append(f"## Look-alikes ({len(alikes)} pairs{more})\n")
+    text.append(md_table(header, listed(shown)) if alikes else "None.\n")
+    return "\n".join(text)
+
+
+def _short(text: str | None) -> str:
+    one = " ".join(str(text or "").split())
+    return one if len(one) <= MD_TEXT_CHARS else one[: MD_TEXT_CHARS - 1] + "…"
+
+
+# ------------------------------------------------------------------ commands
+
+
+@command(
+    "overlap", "benchmark problems that the training sets or other benchmarks hold: copies and look-alikes"
+)
 def overlap(
     *,
     benchmarks: Annotated[list[str], Arg("every prepared benchmark (Parquet)")],
-    verdicts: Annotated[list[str], Arg("every verdicts file (each model, benchmark and variant)")] = (),
-    settings: Annotated[dict, Arg('JSON: {"train", "ngram", "threshold", "num_perm", "models", "variants"}')],
-    markdown_out: Annotated[str, Arg(flag="--markdown")],
+    settings: Annotated[
+        dict,
+        Arg(
+            'JSON: {"train": [{name, path, column, answer_column, id_column}], "ngram", "threshold", '
+            '"word_threshold", "num_perm", "grader", "grader_timeout"}'
+        ),
+    ],
+    markdown_out: Annotated[str, Arg("the page for a person (.md)", flag="--markdown")],
     csv_out: Annotated[str, Arg("the pairs (.csv)", flag="--csv")],
     summary_out: Annotated[str, Arg("the counts (.csv)", flag="--summary")],
 ) -> None:
-    bench_texts = {}
+    bench_items: dict[str, list[Item]] = {}
     for path in benchmarks:
-        frame = read_parquet(path, BENCHMARK)
-        name = read_metadata(path)["benchmark"]
-        bench_texts[name] = dict(zip(frame["problem_id"].astype(str), frame["problem"], strict=True))
-    sets = dict(bench_texts)
-    for entry in settings["train"]:
-        if entry["name"] in sets:
-            raise DataError(f"overlap.train: {entry['name']!r} is also a benchmark's name")
-        sets[entry["name"]] = read_training(entry["path"], entry["column"], entry["name"])
-        log.info("overlap: %s holds %d rows", entry["name"], len(sets[entry["name"]]))
-    pairs = near_duplicates(
-        sets,
-        ngram=settings["ngram"],
-        threshold=settings["threshold"],
-        num_perm=settings["num_perm"],
-        queries=list(bench_texts),
-    )
-    train_names = [e["name"] for e in settings["train"]]
-    counts = summary(pairs, bench_texts, list(sets))
-    flagged = {
-        b: set(pairs[(pairs["benchmark"] == b) & pairs["other"].isin(train_names)]["problem_id"])
-        for b in bench_texts
-    }
-    accuracy = accuracy_without(list(verdicts), flagged, settings)
+        name, items = read_benchmark(path)
+        if name in bench_items:
+            raise DataError(f"{path}: benchmark {name!r} is given twice")
+        bench_items[name] = items
+    training = read_training(list(settings.get("train") or []), set(bench_items))
+    options = Settings.from_mapping(settings)
+    pairs = find_pairs(bench_items, training, options)
+    rows = pair_rows(pairs, set(training))
+    summary = summary_rows(rows, bench_items, list(training))
+    write_text_atomic(csv_out, to_csv(rows, PAIR_COLUMNS))
+    write_text_atomic(summary_out, to_csv(summary, SUMMARY_COLUMNS))
+    write_text_atomic(markdown_out, markdown_page(rows, summary, bench_items, list(training), options))
+    copies = sum(r["label"] == COPY for r in rows)
+    log.info("overlap: %d pairs, %d copies, %d look-alikes", len(rows), copies, len(rows) - copies)
 
-    write_text_atomic(csv_out, pairs.to_csv(index=False))
-    write_text_atomic(summary_out, counts.to_csv(index=False))
+
+ACCURACY_COLUMNS = [
+    "model", "benchmark", "variant", "training_set", "problems", "copies", "mean_at_n", "mean_at_n_low",
+    "mean_at_n_high", "mean_without", "mean_without_low", "mean_without_high", "delta", "mean_on_copies",
+]  # fmt: skip
+
+
+def read_copies(path: str) -> tuple[dict[tuple[str, str], set[str]], list[str]]:
+    """{(benchmark, training set): problem ids with a copy there} and the training sets'
+    names, from the overlap stage's pairs file."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"benchmark", "problem_id", "other", "other_kind", "label"} - set(
+                reader.fieldnames or []
+            )
+            if missing:
+                raise DataError(f"{path}: not an overlap pairs file (missing column(s) {sorted(missing)})")
+            copies: dict[tuple[str, str], set[str]] = defaultdict(set)
+            names: list[str] = []
+            for row in reader:
+                if row["other_kind"] != TRAINING:
+                    continue
+                if row["other"] not in names:
+                    names.append(row["other"])
+                if row["label"] == COPY:
+                    copies[row["benchmark"], row["other"]].add(row["problem_id"])
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the overlap pairs ({exc})") from None
+    return copies, names
+
+
+def accuracy_rows(
+    verdict_paths: list[str], copies: dict[tuple[str, str], set[str]], sets: list[str], settings: dict
+) -> list[dict]:
+    """One row per (model, benchmark, variant, training set and all sets together)."""
+    import numpy as np
+
+    from justeval.io.identity import file_identity
+    from justeval.io.parquet import read_parquet
+    from justeval.io.schemas import VERDICTS
+    from justeval.metrics.scores import bootstrap_mean_interval, per_problem
+
+    resamples, seed = int(settings["bootstrap_samples"]), int(settings["seed"])
+
+    def interval(values):
+        if len(values) == 0:
+            return float("nan"), float("nan"), float("nan")
+        lo, hi = bootstrap_mean_interval(np.asarray(values, dtype=float), resamples, seed)
+        return 100 * float(np.mean(values)), 100 * lo, 100 * hi
+
+    rows = []
+    for path in verdict_paths:
+        ident = file_identity(path)
+        accuracy = per_problem(read_parquet(path, VERDICTS))
+        bench = ident["benchmark"]
+        groups = [(name, copies.get((bench, name), set())) for name in sets]
+        groups.append((ALL_SETS, set().union(*(c for _, c in groups))))
+        mean, lo, hi = interval(accuracy.to_numpy())
+        for name, out in groups:
+            held = accuracy.index.isin(list(out))
+            kept = accuracy[~held].to_numpy()
+            w_mean, w_lo, w_hi = interval(kept)
+            rows.append(
+                {
+                    "model": ident["model"],
+                    "benchmark": bench,
+                    "variant": ident.get("variant", ""),
+                    "training_set": name,
+                    "problems": len(accuracy),
+                    "copies": int(held.sum()),
+                    "mean_at_n": mean,
+                    "mean_at_n_low": lo,
+                    "mean_at_n_high": hi,
+                    "mean_without": w_mean,
+                    "mean_without_low": w_lo,
+                    "mean_without_high": w_hi,
+                    "delta": w_mean - mean,
+                    "mean_on_copies": 100 * float(accuracy[held].mean()) if held.any() else float("nan"),
+                }
+            )
+    models = {m: i for i, m in enumerate(settings.get("models") or [])}
+    variants = {v: i for i, v in enumerate(settings.get("variants") or [])}
+    benches = {b: i for i, b in enumerate(settings.get("benchmarks") or [])}
+    for row in rows:  # benchmarks not in the settings: in the order the verdicts came
+        benches.setdefault(row["benchmark"], len(benches))
+    order = {name: i for i, name in enumerate([*sets, ALL_SETS])}
+    rows.sort(
+        key=lambda r: (
+            models.get(r["model"], len(models)), r["model"], benches[r["benchmark"]],
+            variants.get(r["variant"], len(variants)), r["variant"], order[r["training_set"]],
+        )
+    )  # fmt: skip
+    return rows
+
+
+@command(
+    "overlap-accuracy", "accuracy with and without the benchmark problems a training set holds a copy of"
+)
+def overlap_accuracy(
+    *,
+    pairs: Annotated[str, Arg("the overlap stage's pairs (overlap.csv)")],
+    verdicts: Annotated[list[str], Arg("every verdicts file (each model, benchmark and variant)")] = (),
+    settings: Annotated[dict, Arg('JSON: {"models", "variants", "bootstrap_samples", "seed", "train"}')],
+    markdown_out: Annotated[str, Arg("the table for a person (.md)", flag="--markdown")],
+    csv_out: Annotated[str, Arg("the table (.csv)", flag="--csv")],
+) -> None:
+    copies, found_sets = read_copies(pairs)
+    named = [t["name"] for t in settings.get("train") or []]
+    sets = named + [s for s in found_sets if s not in named]
+    rows = accuracy_rows(list(verdicts), copies, sets, settings)
+    write_text_atomic(csv_out, to_csv([{k: _round(v) for k, v in r.items()} for r in rows], ACCURACY_COLUMNS))
     text = [
-        "# Overlap: near-duplicate problems\n",
-        f"Problems compared as sets of normalised token {settings['ngram']}-grams; a pair counts at "
-        f"Jaccard ≥ {settings['threshold']} (MinHash LSH proposes, the exact score decides). Each cell: "
-        "how many of the row benchmark's problems have a near-duplicate in the column's set.\n",
-        markdown(counts),
-        "## Accuracy without the problems the training data holds\n",
+        "# Accuracy without the problems a training set holds a copy of\n",
+        "mean@N (%) on every problem, without the problems the training set holds a copy of, and on those "
+        "problems alone; intervals: 95 % bootstrap over problems. Look-alikes are kept: they are other "
+        "problems.\n",
     ]
-    if not train_names:
-        text.append("No training data is named (`overlap.train`): nothing to leave out.\n")
-    elif accuracy.empty:
+    if not sets:
+        text.append("No training set is named (`overlap.train`): nothing to leave out.\n")
+    if not rows:
         text.append("No verdicts yet.\n")
     else:
-        text.append(markdown(accuracy))
-    text.append(f"## Pairs ({len(pairs)}; the first 200)\n")
-    text.append(markdown(pairs.head(200)) if len(pairs) else "None.\n")
+        header = ["model", "benchmark", "variant", "training set", "copies", "mean@N", "without copies", "Δ",
+                  "on copies"]  # fmt: skip
+        table = [
+            [
+                r["model"], r["benchmark"], r["variant"], r["training_set"],
+                f"{r['copies']} / {r['problems']}",
+                _with_interval(r["mean_at_n"], r["mean_at_n_low"], r["mean_at_n_high"]),
+                _with_interval(r["mean_without"], r["mean_without_low"], r["mean_without_high"]),
+                _number(r["delta"]), _number(r["mean_on_copies"]),
+            ]
+            for r in rows
+        ]  # fmt: skip
+        text.append(md_table(header, table))
     write_text_atomic(markdown_out, "\n".join(text))
-    log.info("overlap: %d pairs\n%s", len(pairs), markdown(counts))
+    log.info("overlap-accuracy: %d rows", len(rows))
+
+
+def _round(value):
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def _number(value: float) -> str:
+    return "–" if value != value else f"{value:.2f}"
+
+
+def _with_interval(mean: float, lo: float, hi: float) -> str:
+    return "–" if mean != mean else f"{mean:.2f} [{lo:.2f}, {hi:.2f}]"
