@@ -178,10 +178,12 @@ def test_a_training_set_named_like_a_benchmark_is_refused(inputs, tmp_path):
 
 
 def test_markdown_cells_are_escaped_and_cut():
-    assert stage.cell("a|b\nc <i>&") == "a\\|b c &lt;i&gt;&amp;"
-    assert stage.cell("[link](javascript:x) `code` *b*") == "\\[link\\](javascript:x) \\`code\\` \\*b\\*"
-    assert stage.cell("$\\{a\\|b\\}$") == "\\$\\\\{a\\\\\\|b\\\\}\\$"  # LaTeX shown as written
-    assert stage.cell("x" * 50, width=10) == "x" * 9 + "…"
+    from justeval.metrics.formatting import md_cell
+
+    assert md_cell("a|b\nc <i>&") == "a\\|b c &lt;i&gt;&amp;"
+    assert md_cell("[link](javascript:x) `code` *b*") == "\\[link\\](javascript:x) \\`code\\` \\*b\\*"
+    assert md_cell("$\\{a\\|b\\}$") == "\\$\\\\{a\\\\\\|b\\\\}\\$"  # LaTeX shown as written
+    assert md_cell("x" * 50, width=10) == "x" * 9 + "…"
 
 
 # ------------------------------------------------------------------ overlap-accuracy

@@ -77,6 +77,10 @@ UNTRACKED: dict[str, dict[str, str]] = {
     },
     "model_grade": {
         "engine": "vLLM wrapper and GPU slots: throughput only (greedy decoding is in params)",
+        "metrics.formatting": (
+            "how the audit page writes text (escaping): never a verdict; a change there must not "
+            "send every leftover to the verifier again"
+        ),
     },
     "overlap": {
         "metrics": "imported by overlap-accuracy, the module's other command; the pairs use none of it",

@@ -1,8 +1,13 @@
-"""The cross-model tables, in the layout of the JustRL README's tables."""
+"""The cross-model tables, in the layout of the JustRL README's tables, and the one way
+text from models and datasets is written into Markdown and LaTeX: as data, never as
+markup (a cell that ends no cell or row, no live HTML, link or emphasis; a code block
+no backtick in it can close)."""
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import pandas as pd
 
@@ -16,12 +21,51 @@ def _fmt(value) -> str:
     return str(value)
 
 
+# control characters (line and paragraph separators included): a cell is one line
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# what makes Markdown: a cell break, links, emphasis, code, strike-through, math
+_MARKUP = re.compile(r"[|`*_\[\]~$]")
+_BACKTICKS = re.compile(r"`+")
+
+
+def md_cell(value, width: int | None = None) -> str:
+    """``value`` as one GitHub-flavoured Markdown table cell that shows it literally: one
+    line (control characters as spaces), cut to ``width`` characters, backslashes and
+    the characters that make Markdown escaped with a backslash, ``<`` ``>`` ``&`` as HTML
+    entities. Numbers as in :func:`markdown` (two decimals)."""
+    text = " ".join(_CONTROL.sub(" ", _fmt(value)).split())
+    if width is not None and len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    text = _MARKUP.sub(r"\\\g<0>", text.replace("\\", "\\\\"))
+    return html.escape(text, quote=False)
+
+
+def md_code(text) -> str:
+    """``text`` as an inline code span on one line: a fence of more backticks than any run
+    inside it (HTML and Markdown inside a code span are shown, never interpreted)."""
+    text = " ".join(_CONTROL.sub(" ", "" if text is None else str(text)).split())
+    fence = "`" * (max((len(m) for m in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_block(text, info: str = "text") -> str:
+    """``text`` as a fenced code block that nothing inside it can close (the fence is
+    longer than any run of backticks in it); control characters other than newlines and
+    tabs are dropped."""
+    text = "" if text is None else str(text)
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text.replace("\r\n", "\n").replace("\r", "\n"))
+    fence = "`" * max(4, max((len(m) for m in _BACKTICKS.findall(text)), default=0) + 1)
+    return f"{fence}{info}\n{text}\n{fence}\n"
+
+
 def markdown(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (numbers with two decimals)."""
-    cols = list(frame.columns)
-    cells = [[_fmt(v) for v in row] for row in frame.itertuples(index=False)]
+    """A GitHub-flavoured Markdown table (numbers with two decimals; text escaped by
+    :func:`md_cell`, so nothing in it breaks the table or becomes markup)."""
+    cols = [md_cell(c) for c in frame.columns]
+    cells = [[md_cell(v) for v in row] for row in frame.itertuples(index=False)]
     widths = [max([len(str(c))] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in cols]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
 
     def line(values):
         padded = [
@@ -32,10 +76,22 @@ def markdown(frame: pd.DataFrame) -> str:
     rule = "| " + " | ".join(
         ("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True)
     )
-    return "\n".join([line([str(c) for c in cols]), rule + " |"] + [line(r) for r in cells]) + "\n"
+    return "\n".join([line(cols), rule + " |"] + [line(r) for r in cells]) + "\n"
 
 
-_LATEX_SPECIAL = str.maketrans({"&": r"\&", "%": r"\%", "_": r"\_", "#": r"\#", "@": r"@"})
+# every character LaTeX gives a meaning, as text (a cell can start no command)
+_LATEX_SPECIAL = str.maketrans(
+    {
+        "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
+        "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+        "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    }
+)  # fmt: skip
+
+
+def latex_text(value) -> str:
+    """Text as LaTeX text: specials escaped, control characters and newlines as spaces."""
+    return " ".join(_CONTROL.sub(" ", str(value)).split()).translate(_LATEX_SPECIAL)
 
 
 def latex(frame: pd.DataFrame, caption: str = "") -> str:
@@ -45,19 +101,19 @@ def latex(frame: pd.DataFrame, caption: str = "") -> str:
     best = {c: frame[c].max() for c, num in zip(cols, numeric, strict=True) if num}
     align = "".join("r" if num else "l" for num in numeric)
     lines = ["\\begin{table}[t]", "\\centering", "\\small", f"\\begin{{tabular}}{{{align}}}", "\\toprule"]
-    lines.append(" & ".join(str(c).translate(_LATEX_SPECIAL) for c in cols) + " \\\\")
+    lines.append(" & ".join(latex_text(c) for c in cols) + " \\\\")
     lines.append("\\midrule")
     for row in frame.itertuples(index=False):
         cells = []
         for c, value in zip(cols, row, strict=True):
-            text = _fmt(value).replace("–", "--").translate(_LATEX_SPECIAL)
+            text = latex_text(_fmt(value).replace("–", "--"))
             if c in best and isinstance(value, float) and not math.isnan(value) and value == best[c]:
                 text = f"\\textbf{{{text}}}"
             cells.append(text)
         lines.append(" & ".join(cells) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     if caption:
-        lines.append(f"\\caption{{{caption.translate(_LATEX_SPECIAL)}}}")
+        lines.append(f"\\caption{{{latex_text(caption)}}}")
     lines.append("\\end{table}")
     return "\n".join(lines) + "\n"
 

@@ -34,6 +34,7 @@ from justeval.io.parquet import (
     write_text_atomic,
 )
 from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
+from justeval.metrics.formatting import md_block, md_cell, md_code
 from justeval.metrics.verifier import verifier_counts
 from justeval.sources.models import load_manifest
 
@@ -364,21 +365,22 @@ def audit_counts(frame: pd.DataFrame, cached: int) -> dict:
 
 def _sample_block(row) -> str:
     tail = row.response[-AUDIT_TAIL:] if isinstance(row.response, str) else ""
-    output = (row.verifier_output or "").strip().replace("`", "'")[:200]
+    output = (row.verifier_output or "").strip()[:200]
     return (
-        f"### {row.problem_id} #{row.sample_idx}\n\n"
-        f"- gold: `{row.gold}`\n"
-        f"- extracted answer: `{row.extracted_answer}` (rule: {row.status}, {row.layer})\n"
-        f"- verifier: {row.verifier_verdict} (output: `{output}`)\n\n"
-        f"Last {AUDIT_TAIL} characters of the response:\n\n````text\n{tail}\n````\n"
+        f"### {md_cell(row.problem_id)} #{row.sample_idx}\n\n"
+        f"- gold: {md_code(row.gold)}\n"
+        f"- extracted answer: {md_code(row.extracted_answer)} (rule: {row.status}, {row.layer})\n"
+        f"- verifier: {row.verifier_verdict} (output: {md_code(output)})\n\n"
+        f"Last {AUDIT_TAIL} characters of the response:\n\n{md_block(tail)}"
     )
 
 
 def audit_markdown(frame: pd.DataFrame, audit: dict, settings: dict, title: str) -> str:
+    shown = canonical_json({k: v for k, v in settings.items() if k != "parse_version"})
     lines = [
         f"# Verifier audit: {title}",
         "",
-        f"Verifier settings: `{canonical_json({k: v for k, v in settings.items() if k != 'parse_version'})}`",
+        f"Verifier settings: {md_code(shown)}",
         "",
         "| samples | rule accepted | sent to verifier | recovered (A) | incorrect (B) | invalid (C) "
         "| unparsed | rule accepted, verifier disagreed | input truncated | from cache | accuracy |",

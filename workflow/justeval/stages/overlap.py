@@ -19,10 +19,8 @@ holds a copy of (each set, and all sets together) and on those problems alone, w
 from __future__ import annotations
 
 import csv
-import html
 import io
 import logging
-import re
 from collections import defaultdict
 from dataclasses import asdict
 from typing import Annotated
@@ -31,6 +29,7 @@ from justeval.analysis.contamination import COPY, LOOK_ALIKE, Item, Pair, Settin
 from justeval.command import Arg, command
 from justeval.io.parquet import DataError, read_arrow, read_metadata, write_text_atomic
 from justeval.io.schemas import BENCHMARK
+from justeval.metrics.formatting import md_cell
 from justeval.sources.training_sets import read_training_set
 
 log = logging.getLogger(__name__)
@@ -141,29 +140,9 @@ def to_csv(rows: list[dict], columns: list[str]) -> str:
     return buffer.getvalue()
 
 
-def cell(value, width: int | None = None) -> str:
-    """A Markdown table cell that shows ``value`` literally: one line, cut to ``width``
-    characters, ``<`` ``>`` ``&`` as HTML entities (no HTML from the data is live), and
-    backslashes, ``|`` and the characters that make Markdown (links, emphasis, code,
-    math) escaped with a backslash (no Markdown from the data is live either)."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        value = f"{value:.2f}"
-    text = " ".join(str(value).split())
-    if width is not None and len(text) > width:
-        text = text[: width - 1].rstrip() + "…"
-    text = text.replace("\\", "\\\\")
-    text = _MARKDOWN.sub(r"\\\g<0>", text)
-    return html.escape(text, quote=False)
-
-
-_MARKDOWN = re.compile(r"[|`*_\[\]~$]")
-
-
 def md_table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(md_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(md_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,14 @@ from justeval.io.identity import file_identity
 from justeval.io.parquet import read_metadata, read_parquet, read_shards, write_parquet, write_text_atomic
 from justeval.io.provenance import record
 from justeval.io.schemas import BENCHMARK, VERDICTS
-from justeval.metrics.formatting import accuracy_table, checkpoint_runs, latex, markdown, scores_table
+from justeval.metrics.formatting import (
+    accuracy_table,
+    checkpoint_runs,
+    latex,
+    markdown,
+    md_cell,
+    scores_table,
+)
 from justeval.metrics.scores import clusters, per_problem
 
 log = logging.getLogger(__name__)
@@ -212,8 +219,8 @@ def _disagreement_samples(verdicts, settings, limit: int = 20) -> list[str]:
         both = base[cols].merge(frame[keys + ["correct"]], on=keys, suffixes=("", "_v"))
         for row in both[both["correct"] != both["correct_v"]].head(limit).itertuples():
             out.append(
-                f"| {model} | {bench} | {variant} | {row.problem_id} #{row.sample_idx} "
-                f"| `{row.extracted_answer}` | {row.status} | {row.correct} | {row.correct_v} |"
+                f"| {model} | {bench} | {variant} | {md_cell(row.problem_id)} #{row.sample_idx} "
+                f"| {md_cell(row.extracted_answer)} | {row.status} | {row.correct} | {row.correct_v} |"
             )
     return out
 
