@@ -109,3 +109,20 @@ def test_what_decides_a_sample_is_pinned():
     fields = sampling_fields({"temperature": 0.7, "top_p": 0.9, "top_k": None, "max_tokens": 64}, 5)
     assert fields["seed"] == 5 and fields["temperature"] == 0.7 and fields["top_p"] == 0.9
     assert fields["max_tokens"] == 64
+
+
+def test_a_tiny_models_files_get_the_users_permissions(tmp_path):
+    """The weights' writer leaves its file 0600; every file of a built model gets what the
+    user's umask gives (0644 under 022), as the pipeline's other outputs do."""
+    import os
+
+    from justeval.engine.tiny import build_tiny_model
+
+    before = os.umask(0o022)
+    try:
+        folder = build_tiny_model(tmp_path / "m", "random", ["a b c", "d e f"], seed=0)
+    finally:
+        os.umask(before)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir() if p.is_file()}
+    assert "model.safetensors" in modes
+    assert set(modes.values()) == {0o644}, modes

@@ -28,6 +28,8 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from justeval.io.parquet import file_mode
+
 KINDS = ("random", "always_a", "constant")
 
 IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
@@ -162,4 +164,9 @@ def build_tiny_model(
         )
         + "\n"
     )
+    # the weights' writer makes its file readable by its owner only (0600); every file of
+    # the model gets what the user's umask gives, like the pipeline's other outputs
+    for path in out.iterdir():
+        if path.is_file():
+            path.chmod(file_mode())
     return out

@@ -41,6 +41,11 @@ def _umask() -> int:
     return mask
 
 
+def file_mode() -> int:
+    """The permissions the user's umask gives a new file (0o644 under umask 022)."""
+    return 0o666 & ~_umask()
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary sibling of ``path`` to write; renamed over ``path`` when the
@@ -52,7 +57,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o666 & ~_umask())
+    os.fchmod(fd, file_mode())
     os.close(fd)
     tmp = Path(name)
     try:
