@@ -81,3 +81,25 @@ def test_outside_the_pipeline_the_grader_defaults_are_the_configs(tmp_path):
     meta = read_metadata(out)
     assert meta["grader"] == defaults["grader"]["default"]
     assert meta["timeout"] == defaults["timeout"]["default"]
+
+
+def test_the_file_options_are_checked_before_anything_is_read(tmp_path):
+    """A deadline that leaves no time, an output named in a format the command does not
+    write, and an output that is its input: one line each, and the input untouched."""
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"answer": "1", "response": "\\boxed{1}"}) + "\n")
+    before = source.read_bytes()
+    cases = [
+        ([str(source), str(tmp_path / "out.jsonl"), "--timeout", "0"], "--timeout 0: give a positive"),
+        ([str(source), str(tmp_path / "out.jsonl"), "--timeout", "-1"], "--timeout -1: give a positive"),
+        ([str(source), str(tmp_path / "out.csv")], "out.csv: the output is written as Parquet"),
+        ([str(source), str(source)], "in.jsonl is the input; write the graded rows to another file"),
+        ([str(source), str(tmp_path / "." / "in.jsonl")], "is the input"),
+    ]
+    for args, message in cases:
+        proc = rule_grade(*args)
+        assert proc.returncode == 1, args
+        (line,) = proc.stderr.splitlines()
+        assert message in line, line
+    assert source.read_bytes() == before
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "out.jsonl").exists()

@@ -215,6 +215,7 @@ def rule_grade(
             raise DataError(f"rule-grade: {what} --benchmark (in the pipeline the grader is in --settings)")
         grade_shard(source, benchmark, settings, output, jobs=jobs or 1, variant=variant)
     else:
+        check_file_options(source, output, timeout)
         grader, timeout = defaults(grader, timeout)
         grade_file(
             source,
@@ -228,6 +229,24 @@ def rule_grade(
 
 
 # ---------------------------------------------------------------- files outside the pipeline
+
+OUTPUT_SUFFIXES = (".parquet", ".jsonl", ".json")
+
+
+def check_file_options(source: str, output: str, timeout: float | None) -> None:
+    """The command's options for a file, checked before anything is read (one line each):
+    a deadline that leaves time to compare, an output whose name says a format this
+    command writes, an output that is not the input."""
+    if timeout is not None and not timeout > 0:
+        raise DataError(f"rule-grade: --timeout {timeout:g}: give a positive number of seconds")
+    if Path(output).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise DataError(
+            f"rule-grade: {output}: the output is written as Parquet (.parquet) or JSON lines "
+            "(.jsonl, .json); name it so"
+        )
+    src, out = Path(source), Path(output)
+    if src.resolve() == out.resolve() or (src.exists() and out.exists() and src.samefile(out)):
+        raise DataError(f"rule-grade: {output} is the input; write the graded rows to another file")
 
 
 def _is_json(path: str) -> bool:
