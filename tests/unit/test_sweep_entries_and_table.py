@@ -234,7 +234,7 @@ def test_the_sweep_table_numbers():
     md = sweep_markdown(sweep_frame(verdicts, SETTINGS), SETTINGS)
     cells = re.sub(r" *\| *", "|", md)
     assert "|0|a-step0|37.50|0.00|18.75|first|" in cells
-    assert "|10|a-step10|87.50|25.00|56.25|+37.50 [" in cells
+    assert "|10|a-step10|87.50|25.00|56.25|+37.50 \\[" in cells  # the interval, escaped as text
     assert "Best step by Avg: **10** (a-step10, 56.25)" in md and "overstates" in md
 
 
@@ -249,3 +249,28 @@ def test_a_run_of_one_checkpoint_is_its_own_baseline():
     assert table["model"].unique().tolist() == ["solo-step5"]
     assert table.set_index("benchmark").loc["Avg", "mean_at_n"] == pytest.approx(75.0)
     assert (table[["delta_vs_first", "ci_low", "ci_high"]] == 0).all().all()
+
+
+def test_a_symbolic_link_loop_is_one_config_error(tmp_path):
+    """A loop inside a checkpoint folder stopped the run with a raw OSError traceback, and
+    a checkpoint folder that is itself a loop was skipped without a word: one line each."""
+    hf = _checkpoint(tmp_path, 100)
+    (hf / "loop").symlink_to(hf / "loop")
+    with pytest.raises(ConfigError, match=r"step 100: .*/loop: cannot be read .*symbolic link that loops"):
+        expand([_sweep(tmp_path)])
+    (hf / "loop").unlink()
+    folder = tmp_path / "global_step_200" / "actor"
+    folder.mkdir(parents=True)
+    (folder / "huggingface").symlink_to(folder / "huggingface")
+    with pytest.raises(
+        ConfigError, match=r"sweep.glob: .*global_step_200/actor/huggingface is a symbolic link"
+    ):
+        expand([_sweep(tmp_path)])
+
+
+def test_a_config_json_cut_short_is_found_before_any_job(tmp_path):
+    hf = _checkpoint(tmp_path, 100)
+    (hf / "config.json").write_text('{"model_type": "qwen2", "hidden_si')
+    date_back(hf)
+    with pytest.raises(ConfigError, match=r"step 100: .*config.json is not valid JSON .*cut short"):
+        expand([_sweep(tmp_path)])

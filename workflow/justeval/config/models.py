@@ -142,9 +142,20 @@ def unfinished_weights(folder: Path) -> str | None:
     return None
 
 
-def _last_change(folder: Path) -> float:
-    """When the folder or a file in it last changed."""
-    return max([folder.stat().st_mtime, *(p.stat().st_mtime for p in folder.iterdir())])
+def _last_change(folder: Path, where: str) -> float:
+    """When the folder or a file in it last changed. A file that cannot be looked at (a
+    symbolic link that loops or leads nowhere) is one config error naming it."""
+
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError as exc:
+            raise ConfigError(
+                f"config error: {where}: {path}: cannot be read ({exc.strerror}); "
+                "a symbolic link that loops or leads nowhere?"
+            ) from None
+
+    return max([mtime(folder), *(mtime(p) for p in folder.iterdir())])
 
 
 def check_weights_folder(folder: Path, where: str) -> None:
@@ -170,6 +181,13 @@ def _check_loadable(folder: Path, where: str) -> None:
             )
     if not (folder / "config.json").is_file():
         raise ConfigError(f"config error: {where}: {folder} holds no config.json (not a model folder)")
+    try:
+        json.loads((folder / "config.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(
+            f"config error: {where}: {folder / 'config.json'} is not valid JSON ({exc}); "
+            "cut short while being written?"
+        ) from None
     if not has_weights:
         raise ConfigError(
             f"config error: {where}: {folder} holds a config.json but no weights (*.safetensors or *.bin)"
@@ -190,6 +208,10 @@ def sweep_checkpoints(entry: dict, where: str) -> list[tuple[int, Path]]:
     found: dict[int, Path] = {}
     for match in sorted(glob.glob(pattern)):
         folder = Path(match)
+        if folder.is_symlink() and not folder.exists():
+            raise ConfigError(
+                f"config error: {where}.sweep.glob: {folder} is a symbolic link that loops or leads nowhere"
+            )
         if not folder.is_dir():
             continue
         hit = step_pattern.search(str(folder))
@@ -245,7 +267,7 @@ def expand_sweeps(entries: list[dict], key: str = "models") -> tuple[list[tuple[
         settle = entry["sweep"]["settle_seconds"]
         kept = 0
         for step, folder in sweep_checkpoints(entry, where):
-            age = now - _last_change(folder)
+            age = now - _last_change(folder, f"{where}.sweep, step {step}")
             if age < settle:
                 reason = f"changed {max(age, 0):.0f} s ago (sweep.settle_seconds: {settle})"
             else:
