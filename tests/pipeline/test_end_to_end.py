@@ -328,7 +328,11 @@ CHANGES = {
         ),
         {},
     ),
-    "grading setting": (lambda c: c.update(rule_grade={"grader": "math_verify"}), AFTER_GENERATE),
+    # the overlap check compares training answers with the golds by the primary rule grader
+    "grading setting": (
+        lambda c: c.update(rule_grade={"grader": "math_verify"}),
+        {**AFTER_GENERATE, "overlap": 1},
+    ),
     "verifier parse mode": (
         lambda c: c["model_grade"].update(parse="exact"),
         {"model_grade": 4, **AFTER_MAIN_VERDICTS, "cost": 1},

@@ -98,6 +98,7 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
         "plot_lengths": 1,
         "provenance": 1,
         "cost": 1,
+        "overlap": 1,  # training answers are compared with the golds by this grader
         "overlap_accuracy": 1,
         "all": 1,
     }

@@ -236,10 +236,10 @@ def _rows(node: dict, schema: dict, prefix: str, seen: dict) -> list[tuple[str, 
         )
         if children and default == "`{}`":
             default = ""  # a section: its keys carry the defaults
-        if ref in seen:
+        if ref in seen and children:
             description += f" Each entry has the keys of `{seen[ref]}`."
             children = {}
-        elif ref:
+        elif ref and children:
             seen[ref] = path + ("[]" if items else "")
         out.append((path, default, description.strip()))
         if children and said:
