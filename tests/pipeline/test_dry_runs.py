@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -169,3 +171,41 @@ def test_a_training_curve_needs_only_its_benchmark_and_its_checkpoints(tmp_path)
         "plot_steps": 1,
     }
     assert jobs["prepare_benchmark"] == 1
+
+
+def _job_resources(output: str, rule: str) -> dict[str, dict[str, str]]:
+    """model -> resources of each planned job of ``rule`` in a dry run's listing."""
+    out, current = {}, None
+    for line in (raw.strip() for raw in output.splitlines()):
+        if re.match(r"^(local)?rule \w+:$", line):
+            current = {} if line.split()[-1] == f"{rule}:" else None
+        elif current is not None and line.startswith("wildcards:"):
+            current["model"] = re.search(r"model=([^,\s]+)", line).group(1)
+        elif current is not None and line.startswith("resources:"):
+            out[current["model"]] = dict(re.findall(r"(\w+)=([^,]+)", line.split(":", 1)[1]))
+    return out
+
+
+def test_a_served_models_jobs_ask_for_no_gpu_and_little_memory(tmp_path):
+    """An endpoint-only generate job sends requests: no GPU, 1 CPU and 4 GB; a model whose
+    weights the job loads asks for the engine's GPUs, 8 CPUs and 32 GB."""
+    workdir = new_workdir(tmp_path)
+    config = {
+        "models": [
+            {"name": "served", "endpoint": {"base_url": "http://gpu-node:8000/v1", "model": "m"}},
+            {"name": "hubbed", "hub": "org/model", "revision": "main"},
+        ],
+        "benchmark_source": str(BENCHMARKS),
+        "benchmarks": [{"name": "AIME24", "n_samples": 2, "limit": 2}],
+        "engine": {"tensor_parallel_size": 2},
+    }
+    configfile = write_config(tmp_path / "served.yaml", config)
+    proc = run_snakemake(workdir, "--dry-run", "--cores", "1", configfiles=[configfile])
+    generate = _job_resources(proc.stdout + proc.stderr, "generate")
+    assert generate["served"]["gpu"] == "0" and generate["served"]["cpus_per_task"] == "1"
+    assert generate["served"]["mem_mb"] == "4000"
+    assert generate["hubbed"]["gpu"] == "2" and generate["hubbed"]["cpus_per_task"] == "8"
+    assert generate["hubbed"]["mem_mb"] == "32000"
+    # the verifier serves both models' leftovers from weights of its own
+    grade = _job_resources(proc.stdout + proc.stderr, "model_grade")
+    assert grade["served"]["gpu"] == grade["hubbed"]["gpu"] == "2"

@@ -15,7 +15,8 @@ rule generate:
     conda:
         "../../envs/generation.yaml"
     resources:
-        gpu=1,
+        gpu=PARAMS.engine_gpus,
+        cpus_per_task=PARAMS.engine_cpus,
         mem_mb=PARAMS.engine_mem_mb,
         runtime=PARAMS.runtime_generate,
         engine=PARAMS.engine_options,

@@ -30,7 +30,8 @@ rule model_grade:
     conda:
         "../../envs/generation.yaml"
     resources:
-        gpu=1,
+        gpu=PARAMS.engine_gpus,
+        cpus_per_task=PARAMS.engine_cpus,
         mem_mb=PARAMS.engine_mem_mb,
         runtime=PARAMS.runtime_model_grade,
         engine=PARAMS.engine_options,

@@ -213,9 +213,7 @@ class RuleParams:
         the job's engine serves is an endpoint (a generate job of a served model; a
         verifier always has weights of its own)."""
         options = dict(self.config["engine"])
-        variant = getattr(wildcards, "variant", None)
-        # a model_grade job serves its variant's verifier (None: the variant has none)
-        served = self.plan.variants[variant].verifier if variant else self.plan.all_models[wildcards.model]
+        served = self._served(wildcards)
         if served is not None and served.source == "endpoint":
             options["endpoint"] = served.endpoint
         return canonical_json(options)
@@ -228,6 +226,31 @@ class RuleParams:
         """The per-row verifier cache folder: it decides what is recomputed, never a result."""
         return self.config["model_grade"]["cache"]
 
+    def _served(self, wildcards):
+        """The model an engine job's engine serves: a model_grade job's verifier (None
+        when its variant has none), a generate job's model."""
+        variant = getattr(wildcards, "variant", None)
+        return self.plan.variants[variant].verifier if variant else self.plan.all_models[wildcards.model]
+
+    def _remote(self, wildcards) -> bool:
+        """Whether the job loads no weights: it sends requests to a served model, or (a
+        model_grade job of a variant without a verifier) it only copies verdicts."""
+        served = self._served(wildcards)
+        return served is None or served.source == "endpoint"
+
+    def engine_gpus(self, wildcards) -> int:
+        """GPUs an engine job takes: the engine's tensor-parallel size; none for a job
+        that loads no weights (a served model's requests need no GPU of their own)."""
+        return 0 if self._remote(wildcards) else int(self.config["engine"]["tensor_parallel_size"])
+
+    def engine_cpus(self, wildcards) -> int:
+        """CPUs an engine job asks a cluster for: 8 to feed an engine, 1 otherwise."""
+        return 1 if self._remote(wildcards) else 8
+
+    def engine_mem_mb(self, wildcards, attempt) -> int:
+        """Memory an engine job asks for, more at each retry; 4 GB where it loads no weights."""
+        return (4000 if self._remote(wildcards) else 32000) * attempt
+
     @staticmethod
     def runtime_generate(wildcards, attempt) -> int:
         return 720 * attempt
@@ -235,7 +258,3 @@ class RuleParams:
     @staticmethod
     def runtime_model_grade(wildcards, attempt) -> int:
         return 120 * attempt
-
-    @staticmethod
-    def engine_mem_mb(wildcards, attempt) -> int:
-        return 32000 * attempt
