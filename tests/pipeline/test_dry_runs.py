@@ -209,3 +209,43 @@ def test_a_served_models_jobs_ask_for_no_gpu_and_little_memory(tmp_path):
     # the verifier serves both models' leftovers from weights of its own
     grade = _job_resources(proc.stdout + proc.stderr, "model_grade")
     assert grade["served"]["gpu"] == grade["hubbed"]["gpu"] == "2"
+
+
+def test_a_benchmark_source_reruns_prepare_only_when_its_kept_rows_change(tmp_path):
+    """A source file touched, or changed in rows beyond `limit`, gives the same prepared
+    rows: nothing reruns (it reran generate and model_grade before). A change in a kept
+    row reruns prepare_benchmark."""
+    import os
+
+    source = tmp_path / "src" / "AIME24" / "test.parquet"
+    source.parent.mkdir(parents=True)
+    frame = pd.read_parquet(BENCHMARKS / "AIME24" / "test.parquet")
+    frame.to_parquet(source)
+    workdir = new_workdir(tmp_path / "run")
+    configfile = write_config(
+        tmp_path / "c.yaml",
+        {
+            "models": [],
+            "benchmark_source": str(tmp_path / "src"),
+            "benchmarks": [{"name": "AIME24", "n_samples": 2, "limit": 3}],
+            "overlap": {"enabled": False},
+        },
+    )
+    run_snakemake(workdir, "--cores", "1", configfiles=[configfile])
+    prepared = workdir / "data" / "benchmarks" / "AIME24.parquet"
+    before = prepared.read_bytes()
+    assert planned_jobs(workdir, [configfile]) == {}
+    os.utime(source)  # touched
+    assert planned_jobs(workdir, [configfile]) == {}
+
+    def edit(row: int, text: str) -> None:  # the verl layout: the problem is prompt[0].content
+        prompt = [dict(m) for m in frame.at[row, "prompt"]]
+        prompt[0]["content"] += text
+        frame.at[row, "prompt"] = prompt
+        frame.to_parquet(source)
+
+    edit(10, " Row 10 is beyond the limit.")
+    assert planned_jobs(workdir, [configfile]) == {}
+    edit(1, " (edited)")
+    assert planned_jobs(workdir, [configfile]) == {"prepare_benchmark": 1, "all": 1}
+    assert prepared.read_bytes() == before  # a dry run wrote nothing

@@ -45,6 +45,8 @@ LOGS_DIR = "results/logs"
 RUNTIME_DIR = "results/runtime"
 # content hashes of local model folders, checked by size and mtime first
 WEIGHTS_CACHE_DIR = "results/cache/weights"
+# hashes of the rows local benchmark sources give, checked by size and mtime first
+BENCHMARK_CACHE_DIR = "results/cache/benchmarks"
 
 TABLE_FORMATS = ["md", "csv", "tex", "parquet"]
 COMPARISON_NAMES = ["published", "paired", "variants"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,9 @@ class BenchmarkSpec:
     source: str
     limit: int | None = None
     sha256: str | None = None
+    # hash of the rows prepare_benchmark keeps from a local source (set by
+    # Plan.fingerprint_benchmarks; None for a URL, or a file prepare_benchmark will refuse)
+    rows: str | None = None
 
     @property
     def n_shards(self) -> int:
@@ -54,3 +59,33 @@ def pass_k_values(requested: list[int] | None, n: int) -> list[int]:
         ks.append(n)
         return ks
     return sorted({k for k in requested if k <= n})
+
+
+def rows_fingerprint(spec: BenchmarkSpec, cache_file: Path, version: str) -> str | None:
+    """The hash of every column of the rows prepare_benchmark would write from a local
+    source (the first ``limit`` rows), so that a source touched, or changed only in rows
+    beyond the limit, reruns nothing. Read again only when the file's size or mtime, the
+    limit or the preparing code changed since ``cache_file`` recorded it. None for a URL,
+    and for a file that cannot be prepared (prepare_benchmark then says why)."""
+    if spec.is_url():
+        return None
+    stat = os.stat(spec.source)
+    key = {"source": spec.source, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "limit": spec.limit,
+           "version": version}  # fmt: skip
+    try:
+        cached = json.loads(cache_file.read_text())
+        if cached.get("key") == key:
+            return cached["rows"]
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    from justeval.io.hashing import canonical_json, sha256_text
+    from justeval.io.parquet import DataError, write_text_atomic
+    from justeval.sources.benchmarks import prepare
+
+    try:
+        frame, _ = prepare(spec.name, spec.source, spec.limit, None)
+    except DataError:
+        return None
+    rows = sha256_text(canonical_json(frame.astype(object).to_dict("records")))
+    write_text_atomic(cache_file, json.dumps({"key": key, "rows": rows}, indent=1) + "\n")
+    return rows

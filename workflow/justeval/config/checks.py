@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from justeval.config.code_versions import code_version
 from justeval.config.plan import Plan
 from justeval.config.schema import ConfigError, check_writable
 from justeval.sources.locations import BenchmarkError, check_pin
 
 
 def check_before_jobs(
-    plan: Plan, rule_names: set[str], prepared_benchmark: str, weights_cache_dir: str | Path
+    plan: Plan,
+    rule_names: set[str],
+    prepared_benchmark: str,
+    weights_cache_dir: str | Path,
+    benchmark_cache_dir: str | Path,
 ) -> list[str]:
     """Check everything a run needs before its first job (raises ConfigError).
 
@@ -25,6 +30,8 @@ def check_before_jobs(
     - no benchmark is named like a rule (each benchmark is a target rule of its name);
     - local model folders are fingerprinted: one changed in place since the last run is
       part of the model's identity now, so its manifest and samples are redone (said);
+    - local benchmark sources are fingerprinted by the rows they give (prepare_benchmark
+      reruns when those change, not when the file is touched or changed beyond `limit`);
     - sweep checkpoints still being written wait for a later call (said).
 
     ``prepared_benchmark`` is the path template of a prepared benchmark (``{benchmark}``).
@@ -43,6 +50,7 @@ def check_before_jobs(
             raise ConfigError(
                 f"config error: benchmarks[{i}].name: {name!r} is also a rule name; rename the benchmark"
             )
+    plan.fingerprint_benchmarks(benchmark_cache_dir, code_version("prepare_benchmark"))
     notes = [
         f"model {model}: {', '.join(files[:5])} changed in place since the last run; "
         "its manifest and generations are redone"

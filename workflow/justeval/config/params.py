@@ -44,9 +44,14 @@ class RuleParams:
     def benchmark(self, wildcards) -> str:
         """What the prepared file depends on; a sha256 pin only checks (see check_pin)."""
         bench = self.plan.benchmarks[wildcards.benchmark]
-        return canonical_json(
-            {"source": bench.source, "limit": bench.limit, "version": self.versions["prepare_benchmark"]}
-        )
+        settings = {
+            "source": bench.source,
+            "limit": bench.limit,
+            "version": self.versions["prepare_benchmark"],
+        }
+        if bench.rows is not None:  # a local source: the rows it gives, not the file's mtime
+            settings["rows"] = bench.rows
+        return canonical_json(settings)
 
     def benchmark_pin(self, wildcards) -> str:
         """The sha256 pin (a resource: it checks the source, it does not change the file)."""

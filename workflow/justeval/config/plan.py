@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from justeval.config.benchmarks import BenchmarkSpec, pass_k_values, resolve_source
+from justeval.config.benchmarks import BenchmarkSpec, pass_k_values, resolve_source, rows_fingerprint
 from justeval.config.models import FORMATS_WITH_VERDICTS, ModelSpec, expand_sweeps, model_spec
 from justeval.config.schema import ConfigError
 from justeval.sources.locations import is_url
@@ -86,6 +86,16 @@ class Plan:
                 if changed:
                     changes[alias] = changed
         return changes
+
+    def fingerprint_benchmarks(self, cache_dir: str | Path, version: str) -> None:
+        """Hash the rows each local benchmark source gives (its first `limit`), so that
+        prepare_benchmark reruns when they change and not when the file is only touched or
+        changed beyond the limit (see :func:`rows_fingerprint`)."""
+        for name, spec in self.benchmarks.items():
+            # BenchmarkSpec is frozen so that nothing else changes it
+            object.__setattr__(
+                spec, "rows", rows_fingerprint(spec, Path(cache_dir) / f"{name}.json", version)
+            )
 
     def model_benchmarks(self, model: str) -> list[str]:
         """Benchmarks a policy model is evaluated on (an import: the ones it brings)."""
