@@ -152,3 +152,30 @@ def test_a_request_the_server_refuses_stops_the_job_with_its_message(server):
         server + "/v1/chat/completions", request_body("tiny", "hi", settings, 1), timeout=60, retries=0
     )
     assert ok.text == again.text and ok.completion_tokens <= 4  # the per-request seed holds
+
+
+def test_the_derived_timeout_and_retry_window_carry_every_request_through_the_proxy(server):
+    """request_timeout and max_retries null (the defaults: derived from max_tokens, retried
+    for a time window); the proxy answers GET /models with 501, which counts as reachable."""
+    from justeval.engine.endpoint import stream_requests
+
+    proxy = FaultyProxy(server)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    got = {}
+    try:
+        stream_requests(
+            {"base_url": f"http://127.0.0.1:{proxy.server_address[1]}/v1", "model": "tiny"},
+            [f"What is {i} + {i}?" for i in range(6)],
+            list(range(6)),
+            {"temperature": 0.7, "top_p": 0.9, "max_tokens": 8},
+            label="derived",
+            keys=list(range(6)),
+            on_finished=got.__setitem__,
+            options={"endpoint_concurrency": 3, "request_timeout": None, "max_retries": None},
+        )
+    finally:
+        proxy.shutdown()
+    assert sorted(got) == list(range(6))
+    assert all(c.finish_reason in ("stop", "length") and c.completion_tokens <= 8 for c in got.values())
+    assert proxy.stats["answered"] == 6 and proxy.stats["429"] + proxy.stats["503"] > 0

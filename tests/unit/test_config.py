@@ -106,7 +106,9 @@ def _semantic_error(mutate) -> str:
     check_schema(config, SCHEMA)
     with pytest.raises(ConfigError) as err, tempfile.TemporaryDirectory() as weights_cache:
         plan = build_plan(with_defaults(config), ROOT)
-        check_before_jobs(plan, {"generate"}, "data/benchmarks/{benchmark}.parquet", weights_cache)
+        check_before_jobs(
+            plan, {"generate"}, "data/benchmarks/{benchmark}.parquet", weights_cache, weights_cache
+        )
     return str(err.value)
 
 

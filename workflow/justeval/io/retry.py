@@ -15,22 +15,36 @@ T = TypeVar("T")
 def with_retries(
     attempt: Callable[[], T],
     *,
-    attempts: int,
+    attempts: int | None,
     transient: tuple[type[BaseException], ...],
     wait: Callable[[int], float],
     label: str,
     give_up: Callable[[BaseException, int], BaseException],
+    budget: float | None = None,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> T:
     """``attempt()``, called again after ``wait(n)`` seconds when the n-th call raises
-    one of ``transient`` (anything else is permanent and raised at once); after
-    ``attempts`` calls the last failure becomes ``give_up(error, attempts)``."""
-    for n in range(1, attempts + 1):
+    one of ``transient`` (anything else is permanent and raised at once). The last
+    failure becomes ``give_up(error, calls)`` after ``attempts`` calls or, with a
+    ``budget``, when the next call would start more than ``budget`` seconds after the
+    first failure (at least one of the two limits must be given)."""
+    if attempts is None and budget is None:
+        raise ValueError("with_retries needs attempts or a budget")
+    first_failure = None
+    n = 0
+    while True:
+        n += 1
         try:
             return attempt()
         except transient as exc:
-            if n == attempts:
-                raise give_up(exc, attempts) from None
+            now = time.monotonic()
+            first_failure = now if first_failure is None else first_failure
+            if attempts is not None and n >= attempts:
+                raise give_up(exc, n) from None
             delay = wait(n)
-            log.warning("%s failed (%s); retry %d/%d in %.1f s", label, exc, n, attempts - 1, delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
+            if budget is not None and now + delay - first_failure > budget:
+                raise give_up(exc, n) from None
+            of = f"/{attempts - 1}" if attempts is not None else ""
+            until = f" (retries end {budget:.0f} s after the first failure)" if budget is not None else ""
+            log.warning("%s failed (%s); retry %d%s in %.1f s%s", label, exc, n, of, delay, until)
+            sleep(delay)
