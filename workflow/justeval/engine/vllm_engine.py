@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,34 @@ def chat_prompt_ids(tokenizer, user_message: str) -> list[int]:
         [{"role": "user", "content": user_message}], add_generation_prompt=True, tokenize=False
     )
     return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def context_length(model_path: str, max_model_len: int | None) -> int | None:
+    """The context an engine of this model will have: ``max_model_len`` where the config
+    sets it, else the model's ``max_position_embeddings`` (what vLLM takes by default);
+    None when neither says."""
+    if max_model_len:
+        return int(max_model_len)
+    try:
+        config = json.loads((Path(model_path) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings")
+    return int(value) if isinstance(value, int) else None
+
+
+def too_long_prompts(model_path: str, prompts: dict[str, str], max_model_len: int | None) -> list[str]:
+    """The prompts (by key) whose tokens, in the model's chat template, fill the engine's
+    whole context, so that vLLM would refuse them after loading; measured with the
+    model's tokenizer alone, before any engine loads. Each entry: ``key (N tokens)``."""
+    limit = context_length(model_path, max_model_len)
+    if limit is None:
+        return []
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    lengths = {key: len(chat_prompt_ids(tokenizer, text)) for key, text in prompts.items()}
+    return [f"{key} ({n:,} tokens)" for key, n in lengths.items() if n >= limit]
 
 
 def sampling_fields(settings: dict, seed: int) -> dict:

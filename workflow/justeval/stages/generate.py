@@ -13,11 +13,11 @@ from justeval.engine import endpoint
 from justeval.engine.endpoint import Completion
 from justeval.engine.session import engine_session
 from justeval.engine.stats import EngineStats
-from justeval.engine.vllm_engine import chat_prompt_ids, sampling_fields, stream_requests
+from justeval.engine.vllm_engine import chat_prompt_ids, sampling_fields, stream_requests, too_long_prompts
 from justeval.io.hashing import settings_hash
 from justeval.io.identity import identity
 from justeval.io.journal import Journal, journal_path
-from justeval.io.parquet import read_metadata, read_parquet, sort_like, write_parquet
+from justeval.io.parquet import DataError, read_metadata, read_parquet, sort_like, write_parquet
 from justeval.io.schemas import BENCHMARK, GENERATIONS
 from justeval.sources.models import load_manifest
 
@@ -130,8 +130,20 @@ def generate(
             on_finished=lambda key, c: journal.add(_row(key, seeds[key], c, model, digest)),
             options=engine_options,
             stats=stats,
+            describe=lambda key: f"problem {key[0]} sample {key[1]}",
         )
     elif todo:
+        # a problem whose prompt fills the engine's whole context would fail the shard after
+        # the engine loaded: said first, with the model's tokenizer alone
+        asked = {pid: user_message(settings["prompt"], problems[pid]) for pid in {pid for pid, _, _ in todo}}
+        too_long = too_long_prompts(manifest["path"], asked, settings["max_model_len"])
+        if too_long:
+            raise DataError(
+                f"{bench_meta.get('benchmark', benchmark)}: {len(too_long)} problem(s) longer than the "
+                f"model's context ({', '.join(too_long[:5])}{', ...' if len(too_long) > 5 else ''}); "
+                "raise generation.max_model_len, or leave them out of the benchmark (limit, or a copy "
+                "of its file without them)"
+            )
         with engine_session(
             manifest["path"],
             dtype=settings["dtype"],
