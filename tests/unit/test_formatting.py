@@ -132,3 +132,9 @@ def test_latex_cells_start_no_command():
         assert "\n" not in escaped
     frame = pd.DataFrame({"model": ["a_b"], "score": [50.0]})
     assert "a\\_b" in latex(frame, caption="100% <done>")
+
+
+def test_a_one_character_numeric_column_still_makes_a_table():
+    """`| : |` is no delimiter cell: a header of one character over numbers needs `-:`."""
+    page = Page(markdown(pd.DataFrame({"N": [1, 4], "benchmark": ["AIME24", "MATH-500"]})))
+    assert page.rows == [["N", "benchmark"], ["1", "AIME24"], ["4", "MATH-500"]]

@@ -74,7 +74,7 @@ def markdown(frame: pd.DataFrame) -> str:
         return "| " + " | ".join(padded) + " |"
 
     rule = "| " + " | ".join(
-        ("-" * (w - 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True)
+        ("-" * max(w - 1, 1) + ":") if num else "-" * w for w, num in zip(widths, numeric, strict=True)
     )
     return "\n".join([line(cols), rule + " |"] + [line(r) for r in cells]) + "\n"
 
