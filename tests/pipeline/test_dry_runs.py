@@ -34,6 +34,8 @@ def test_default_protocol_job_counts(tmp_path):
         "cost": 1,
         "overlap": 1,
         "overlap_accuracy": 1,
+        "truncation": 1,
+        "samples_needed": 1,
         "all": 1,
     }
 
@@ -72,6 +74,8 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
         "cost": 1,
         "overlap": 1,
         "overlap_accuracy": 1,
+        "truncation": 1,
+        "samples_needed": 1,
         "all": 1,
     }
 

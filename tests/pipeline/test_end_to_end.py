@@ -289,6 +289,8 @@ AFTER_VERDICTS = {
     # accuracy with and without the copies the training sets hold (the pairs do not
     # depend on verdicts: the overlap rule itself does not rerun)
     "overlap_accuracy": 1,
+    "truncation": 1,
+    "samples_needed": 1,
     "all": 1,
 }
 AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
@@ -310,6 +312,8 @@ ONE_MODEL = {
     "provenance": 1,
     "cost": 1,
     "overlap_accuracy": 1,
+    "truncation": 1,
+    "samples_needed": 1,
     "all": 1,
 }
 
@@ -379,6 +383,8 @@ CHANGES = {
             "cost": 1,
             "overlap": 1,
             "overlap_accuracy": 1,
+            "truncation": 1,
+            "samples_needed": 1,
             "all": 1,
         },
     ),
@@ -394,11 +400,23 @@ CHANGES = {
             "provenance": 1,
             "cost": 1,
             "overlap_accuracy": 1,
+            "truncation": 1,
+            "samples_needed": 1,
             "all": 1,
         },
     ),
 }
 
+
+# an analysis setting reruns its own rule only
+CHANGES["samples-needed target"] = (
+    lambda c: c.update(analysis={"target_halfwidth": 0.5}),
+    {"samples_needed": 1, "all": 1},
+)
+CHANGES["loop definition"] = (
+    lambda c: c.update(analysis={"loop_min_repeats": 5}),
+    {"truncation": 1, "all": 1},
+)
 
 # the overlap stage's settings and training list change the overlap tables only
 CHANGES["overlap threshold"] = (

@@ -65,6 +65,7 @@ def run(tmp_path_factory):
             ],
             "model_grade": {"enabled": False},
             "grading_variants": [{"name": "main"}, {"name": "harness", "provided": True}],
+            "analysis": {"coverage": [{"base": "r1-distill-1.5b", "model": "saturn-1.5b"}]},
         },
     )
     run_snakemake(workdir, "--cores", "2", configfiles=[configfile])
@@ -259,3 +260,73 @@ def test_plots_show_the_tables_numbers(run):
         heights = [sum(p.get_height() for p in c) for c in ax.containers]
         assert sum(heights) == len(_verdicts(workdir, "saturn-7b", bench))
     assert aime25.loc["saturn-7b", "length_unit"] == "characters"
+
+
+def _ends_in_a_loop(text: str, max_period: int = 2000, repeats: int = 4, min_chars: int = 200) -> bool:
+    """The loop definition written out by brute force (not the stage's Z-function): the
+    text ends with `repeats` copies of some period p <= max_period (the last one may be cut)
+    covering at least `min_chars` characters."""
+    for p in range(1, max_period + 1):
+        n = p
+        while n < len(text) and text[-n - 1] == text[-n - 1 + p]:
+            n += 1
+        if n >= repeats * p and n >= min_chars:
+            return True
+    return False
+
+
+def test_the_truncation_ledger_finds_the_real_loops(run):
+    """The imported long responses carry no finish reason; the ledger still finds those
+    that end in a loop (`loop_not_truncated`), and exactly those a brute-force reading of
+    the texts finds."""
+    workdir, _ = run
+    ledger = pd.read_csv(workdir / "results" / "tables" / "truncation.csv")
+    ledger = ledger[ledger["variant"] == "main"].set_index(["model", "benchmark"])
+    for model in SATURN_MODELS:
+        for bench in SATURN_BENCHES:
+            lines = Path(saturn_file(model, bench)).read_text(encoding="utf-8").splitlines()
+            texts = [json.loads(line)["response"] for line in lines if line.strip()]
+            expected = sum(_ends_in_a_loop(t) for t in texts)
+            assert ledger.loc[(model, bench), "loop_not_truncated"] == expected, (model, bench)
+    assert ledger["loop_not_truncated"].sum() >= 2  # a real R1-distill and a real Saturn response loop
+    md = (workdir / "results" / "tables" / "truncation.md").read_text()
+    assert "loop" in md
+
+
+def test_samples_needed_against_the_formula(run):
+    """The sampling half-width of the Qwen import's mean@8, from its verdicts by the
+    textbook formula written here, and the N that brings it under 1 point."""
+    workdir, _ = run
+    verdicts = pq.read_table(
+        workdir / "results" / "qwen25-math" / BENCH / "main" / "verdicts.parquet"
+    ).to_pandas()
+    counts = verdicts.groupby("problem_id")["correct"].sum().to_numpy()
+    n, problems = 8, len(counts)
+    variance = sum(c * (n - c) / (n * (n - 1)) for c in counts) / n  # per problem, unbiased
+    halfwidth = 1.959963984540054 * 100 * variance**0.5 / problems
+    needed = next(m for m in range(1, 10_000) if halfwidth * (n / m) ** 0.5 <= 1.0)
+    table = pd.read_csv(workdir / "results" / "tables" / "samples_needed.csv")
+    row = table[(table["model"] == "qwen25-math") & (table["variant"] == "main")].iloc[0]
+    assert row["sampling_halfwidth"] == pytest.approx(halfwidth, rel=1e-9)
+    assert int(row["n_for_target"]) == needed
+
+
+def test_coverage_of_a_named_pair_against_its_verdicts(run):
+    """pass@1 of both models equals their accuracy, and the problems only one solves are
+    the set differences of their verdicts."""
+    workdir, _ = run
+    coverage = pd.read_csv(workdir / "results" / "tables" / "coverage.csv")
+    accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv").set_index("model")
+    for bench in SATURN_BENCHES:
+        curve = coverage[(coverage["section"] == "pass_at_k") & (coverage["benchmark"] == bench)]
+        assert curve["k"].tolist() == [1]
+        assert curve["pass_base"].iloc[0] == pytest.approx(accuracy.loc["r1-distill-1.5b", f"{bench} (@1)"])
+        assert curve["pass_model"].iloc[0] == pytest.approx(accuracy.loc["saturn-1.5b", f"{bench} (@1)"])
+        solved = {}
+        for model in ("r1-distill-1.5b", "saturn-1.5b"):
+            v = pq.read_table(workdir / "results" / model / bench / "main" / "verdicts.parquet").to_pandas()
+            solved[model] = set(v.loc[v["correct"], "problem_id"])
+        only = coverage[(coverage["section"] == "only_one") & (coverage["benchmark"] == bench)]
+        by_whom = {who: set(only.loc[only["solved_by"] == who, "problem_id"]) for who in ("base", "model")}
+        assert by_whom["base"] == solved["r1-distill-1.5b"] - solved["saturn-1.5b"]
+        assert by_whom["model"] == solved["saturn-1.5b"] - solved["r1-distill-1.5b"]

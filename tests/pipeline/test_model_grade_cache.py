@@ -100,6 +100,8 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
         "cost": 1,
         "overlap": 1,  # training answers are compared with the golds by this grader
         "overlap_accuracy": 1,
+        "truncation": 1,
+        "samples_needed": 1,
         "all": 1,
     }
     calls, _ = _run(workdir, config, trace, "second")

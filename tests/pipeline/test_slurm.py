@@ -22,7 +22,7 @@ pytestmark = pytest.mark.pipeline
 
 LOCAL_RULES = {
     "download_model", "prepare_benchmark", "collect_scores", "table", "provenance", "cost", "overlap",
-    "overlap_accuracy", "all",
+    "overlap_accuracy", "samples_needed", "coverage", "checkpoint_changes", "all",
 }  # fmt: skip
 GPU_RULES = {"generate", "model_grade"}
 

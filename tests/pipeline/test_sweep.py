@@ -9,6 +9,7 @@ AIME24's second problem (33.33 % of three problems).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import xml.etree.ElementTree as ET
@@ -115,6 +116,25 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
     (container,) = ax.containers
     assert list(container.lines[0].get_xdata()) == [0, 100, 200]
     assert list(container.lines[0].get_ydata()) == pytest.approx([0.0, 100 / 3, 100 / 3])
+
+    # coverage, by default the run's first checkpoint against its last: the random step 0
+    # solves nothing; step 200 solves AIME24-1 in both samples (pass@1 = pass@2 = 1/3)
+    coverage = pd.read_csv(workdir / "results" / "tables" / "coverage.csv")
+    curve = coverage[coverage["section"] == "pass_at_k"]
+    assert (curve["base"] == "r7-step0").all() and (curve["model"] == "r7-step200").all()
+    assert curve["k"].tolist() == [1, 2]
+    assert curve["pass_base"].tolist() == [0.0, 0.0]
+    assert curve["pass_model"].tolist() == pytest.approx([100 / 3, 100 / 3])
+    crossing = coverage[coverage["section"] == "crossover"].iloc[0]
+    assert pd.isna(crossing["k_star"])  # the base never catches up: none up to N
+    only = coverage[coverage["section"] == "only_one"]
+    assert only[["problem_id", "solved_by"]].values.tolist() == [["AIME24-1", "model"]]
+    # what changed between checkpoints: AIME24-1 goes from 0 of 2 to 2 of 2 between steps 0
+    # and 100; Fisher's exact test, two-sided: both extreme tables of margins (2, 2 of 4)
+    changes = pd.read_csv(workdir / "results" / "tables" / "checkpoint_changes.csv")
+    row = changes[(changes["section"] == "change") & (changes["problem_id"] == "AIME24-1")].iloc[0]
+    assert row["p_value"] == pytest.approx(2 * math.comb(2, 2) * math.comb(2, 0) / math.comb(4, 2))
+    assert not row["significant"]  # 1/3 cannot be told from noise with 2 samples
 
 
 def test_an_unmerged_trainer_checkpoint_stops_the_run_before_it_starts(tmp_path, tiny_models):

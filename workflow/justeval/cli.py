@@ -74,6 +74,10 @@ COMMANDS = {
     "cost": "cost",
     "overlap": "overlap",
     "overlap-accuracy": "overlap",
+    "truncation": "truncation",
+    "samples-needed": "samples_needed",
+    "coverage": "coverage",
+    "checkpoint-changes": "checkpoint_changes",
 }
 
 

@@ -4,7 +4,8 @@
 def benchmark_source_file(wildcards):
     """The local source file of a benchmark (URL sources have no input file). Where the
     rows it gives are known (their hash is in prepare_benchmark's params), the file's
-    mtime reruns nothing: a touch, or a change beyond `limit`, leaves the prepared file."""
+    mtime reruns nothing: a touch, or a change beyond `limit`, leaves the prepared file.
+    """
     bench = PLAN.benchmarks[wildcards.benchmark]
     if bench.is_url():
         return []
@@ -170,3 +171,28 @@ def engine_stats(wildcards=None):
                     MODEL_GRADE_STATS_PATH.format(model=m, benchmark=b, variant=v)
                 )
     return out
+
+
+def all_generations(wildcards=None):
+    """Every generation shard of the run (the texts the truncation ledger classes)."""
+    return [
+        path
+        for m, b in PLAN.pairs()
+        for path in expand(
+            GENERATIONS_PATH,
+            model=m,
+            benchmark=b,
+            shard=range(PLAN.benchmarks[b].n_shards),
+        )
+    ]
+
+
+def coverage_verdicts(wildcards=None):
+    """The primary variant's verdicts of the models the coverage pairs name."""
+    named = {m for pair in COVERAGE_PAIRS for m in pair}
+    primary = PLAN.primary.name
+    return [
+        VERDICTS_PATH.format(model=m, benchmark=b, variant=primary)
+        for m, b in PLAN.pairs()
+        if m in named
+    ]

@@ -27,6 +27,11 @@ SWEEP_TABLE_PATH = "results/tables/sweep.{ext}"
 OVERLAP_PATH = "results/tables/overlap.{ext}"
 OVERLAP_SUMMARY_PATH = "results/tables/overlap_summary.csv"
 OVERLAP_ACCURACY_PATH = "results/tables/overlap_accuracy.{ext}"
+TRUNCATION_PATH = "results/tables/truncation.{ext}"
+SAMPLES_NEEDED_PATH = "results/tables/samples_needed.{ext}"
+COVERAGE_PATH = "results/tables/coverage.{ext}"
+PLOT_COVERAGE_PATH = "results/plots/coverage/{benchmark}.{ext}"
+CHECKPOINT_CHANGES_PATH = "results/tables/checkpoint_changes.{ext}"
 # An engine job's Snakemake benchmark file (.tsv: wall time, memory) and what its
 # engine spent (.engine.json), side by side: the cost table reads both.
 GENERATE_BENCHMARK_PATH = (
@@ -86,3 +91,4 @@ IMPORTED_MODELS = _alternation(PLAN.aliases("import"))
 GRADED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if not v.provided)
 PROVIDED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if v.provided)
 STEP_PLOTS = any(m.step is not None for m in PLAN.models.values())
+COVERAGE_PAIRS = PLAN.coverage_pairs()

@@ -55,7 +55,9 @@ def overlap_targets():
     if not config["overlap"]["enabled"]:
         return []
     out = expand(OVERLAP_PATH, ext=["md", "csv"]) + [OVERLAP_SUMMARY_PATH]
-    return out + (expand(OVERLAP_ACCURACY_PATH, ext=["md", "csv"]) if PLAN.models else [])
+    return out + (
+        expand(OVERLAP_ACCURACY_PATH, ext=["md", "csv"]) if PLAN.models else []
+    )
 
 
 def final_targets():
@@ -74,7 +76,22 @@ def final_targets():
         + expand(COST_PATH, ext=["md", "csv"])
         + (expand(SWEEP_TABLE_PATH, ext=["md", "csv"]) if STEP_PLOTS else [])
         + overlap_targets()
+        + analysis_targets()
     )
+
+
+def analysis_targets():
+    """The analyses of the samples drawn: truncation and samples needed always; coverage
+    where pairs are named (or a sweep gives one); checkpoint changes in a sweep."""
+    out = expand(TRUNCATION_PATH, ext=["md", "csv"]) + expand(
+        SAMPLES_NEEDED_PATH, ext=["md", "csv"]
+    )
+    if COVERAGE_PAIRS:
+        out += expand(COVERAGE_PATH, ext=["md", "csv"])
+        out += expand(PLOT_COVERAGE_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
+    if STEP_PLOTS:
+        out += expand(CHECKPOINT_CHANGES_PATH, ext=["md", "csv"])
+    return out
 
 
 def benchmark_scores(benchmark):

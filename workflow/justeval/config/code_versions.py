@@ -52,6 +52,18 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     # accuracy with and without the copies (bootstrap and per-problem accuracy: metrics)
     "overlap_accuracy": ("stages.overlap", ("stages.overlap", "metrics")),
+    # the analyses of the samples already drawn (docs/analyses.md)
+    "truncation": (
+        "stages.truncation",
+        ("stages.truncation", "analysis.truncation", "grading.extract", "metrics"),
+    ),
+    "samples_needed": ("stages.samples_needed", ("stages.samples_needed", "analysis.samples", "metrics")),
+    "coverage": ("stages.coverage", ("stages.coverage", "analysis.coverage", "metrics")),
+    "checkpoint_changes": (
+        "stages.checkpoint_changes",
+        # analysis.coverage: the primary variant's verdicts, read as both analyses read them
+        ("stages.checkpoint_changes", "analysis.checkpoints", "analysis.coverage", "metrics"),
+    ),
 }
 
 # Modules that never decide a result, whichever stage imports them.
@@ -91,7 +103,7 @@ UNTRACKED: dict[str, dict[str, str]] = {
     },
     **{
         stage: {"grading": "only grading.extract (listed) is used; the rest comes with the package import"}
-        for stage in ("prepare_benchmark", "import_generations", "provided_verdicts")
+        for stage in ("prepare_benchmark", "import_generations", "provided_verdicts", "truncation")
     },
 }
 

@@ -34,6 +34,8 @@ class RuleParams:
         self.versions["cost"] = code_version("cost", package_dir)
         self.versions["overlap"] = code_version("overlap", package_dir)
         self.versions["overlap_accuracy"] = code_version("overlap_accuracy", package_dir)
+        for stage in ("truncation", "samples_needed", "coverage", "checkpoint_changes"):
+            self.versions[stage] = code_version(stage, package_dir)
 
     # ---------------------------------------------------------------- models and benchmarks
 
@@ -203,6 +205,40 @@ class RuleParams:
                 "version": self.versions["overlap_accuracy"],
             }
         )
+
+    def _analysis(self, stage: str, keys: tuple[str, ...], **extra) -> str:
+        """An analysis rule's settings: the run's layout (models with their steps,
+        benchmarks with N, variants, in config order), its `analysis` keys, and its code."""
+        plan, agg = self.plan, self.config["aggregate"]
+        return canonical_json(
+            {
+                "models": {m: {"step": s.step, "run": s.run} for m, s in plan.models.items()},
+                "benchmarks": {b: plan.benchmarks[b].n_samples for b in plan.benchmarks},
+                "order": {"models": list(plan.models), "benchmarks": list(plan.benchmarks)},
+                "variants": list(plan.variants),
+                "bootstrap_samples": agg["bootstrap_samples"],
+                "seed": agg["seed"],
+                **{k: self.config["analysis"][k] for k in keys},
+                **extra,
+                "version": self.versions[stage],
+            }
+        )
+
+    def truncation(self, wildcards=None) -> str:
+        keys = ("loop_max_period", "loop_min_repeats", "loop_min_chars", "truncation_examples")
+        return self._analysis("truncation", keys)
+
+    def samples_needed(self, wildcards=None) -> str:
+        return self._analysis(
+            "samples_needed", ("target_halfwidth",), compare=self.config["aggregate"]["compare"]
+        )
+
+    def coverage(self, wildcards=None) -> str:
+        pairs = [{"base": b, "model": m} for b, m in self.plan.coverage_pairs()]
+        return self._analysis("coverage", (), coverage=pairs)
+
+    def checkpoint_changes(self, wildcards=None) -> str:
+        return self._analysis("checkpoint_changes", ("fdr", "selection_splits"))
 
     def primary_variant(self, wildcards=None) -> str:
         """Settings of the plots that show only the primary grading variant."""

@@ -116,6 +116,18 @@ class Plan:
     def verifier_prompt_path(self, variant: str) -> Path:
         return resolve_project_file(self.variants[variant].model_grade["prompt"], self.project_dir)
 
+    def coverage_pairs(self) -> list[tuple[str, str]]:
+        """The (base, model) pairs of the coverage analysis: `analysis.coverage` as named,
+        or, when it names none, each training run's first checkpoint against its last."""
+        named = self.config["analysis"]["coverage"]
+        if named:
+            return list(dict.fromkeys((p["base"], p["model"]) for p in named))
+        runs: dict[str, list[tuple[int, str]]] = {}
+        for model, spec in self.models.items():
+            if spec.step is not None:
+                runs.setdefault(spec.run or "run", []).append((spec.step, model))
+        return [(min(points)[1], max(points)[1]) for points in runs.values() if len(points) > 1]
+
     def pass_k(self, benchmark: str) -> list[int]:
         return pass_k_values(self.config["aggregate"]["pass_k"], self.benchmarks[benchmark].n_samples)
 
@@ -202,6 +214,13 @@ def build_plan(config: dict, project_dir: str | Path) -> Plan:
             "config error: grading_variants[0]: the first (primary) variant cannot be `provided`"
         )
     check_overlap(config, benchmarks)
+    for i, pair in enumerate(config["analysis"]["coverage"]):
+        for key in ("base", "model"):
+            if pair[key] not in models:
+                raise ConfigError(
+                    f"config error: analysis.coverage[{i}].{key}: {pair[key]!r} is not a model of the run "
+                    f"(models: {', '.join(models)})"
+                )
     return Plan(config, models, variants, benchmarks, project_dir, waiting)
 
 
