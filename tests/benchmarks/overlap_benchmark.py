@@ -1,7 +1,9 @@
 """Overlap benchmark: a 17,000-problem training set against the nine shared benchmarks
-(1,646 problems), as a whole process, against the exact all-pairs computation.
+(1,646 problems), as a whole process, against the exact all-pairs computation; and, with
+``--rows``, the time and peak memory of the whole process on large training sets.
 
     python tests/benchmarks/overlap_benchmark.py [--train 17000] [--runs 1]
+    python tests/benchmarks/overlap_benchmark.py --rows 1000000
 
 The training set is real: LIMR's 8,523 problems (with their answers), template siblings
 of LIMR problems (every number + 1, no answer) up to the size asked for, and 100 copies of
@@ -18,6 +20,14 @@ reward_model.ground_truth). Printed:
   computation with an inverted index in numpy (all of it);
 * the LSH candidate recall: the share of the pairs the exact computation finds at the
   threshold that LSH proposes.
+
+With ``--rows N`` it measures memory instead: a training set of N / 10 rows and one of N
+rows (LIMR's 8,523 problems with their answers, then LIMR's problems again and again, each
+time with every number shifted by a random amount and no answer, and 100 copies of
+benchmark problems (respaced) at random rows; verl's layout as above, written 100,000 rows
+(one row group) at a time), each run as a whole process, printing its seconds and its peak
+resident memory (the child's own ``ru_maxrss``, from ``os.wait4``), to show whether memory
+grows with the set.
 
 A benchmark, not a test: it asserts nothing.
 """
@@ -44,6 +54,8 @@ NINE = ["AIME24", "AIME25", "AMC23", "MATH-500", "Minerva", "Olympiad-Bench", "B
 SUFFIX = " Let's think step by step and output the final answer within \\boxed{}."
 PLANTED = 100
 SLICE = 1000  # training rows the Python all-pairs baseline is timed on
+WRITE_ROWS = 100_000  # rows of a large training set written (one row group) at a time
+SYSTEM = {"role": "system", "content": "You are a helpful assistant."}
 
 
 def build(folder: Path, size: int) -> tuple[list[str], Path, dict[int, tuple[str, str]]]:
@@ -51,6 +63,30 @@ def build(folder: Path, size: int) -> tuple[list[str], Path, dict[int, tuple[str
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    paths, problems = write_benchmarks(folder)
+    rng = random.Random(0)
+    limr = json.loads((SHARED / "training-sets" / "limr-math8k" / "math.8k.json").read_text())
+    rows = [(t["prompt"], t["answer"], None) for t in limr][: size - PLANTED]
+    for t in rng.choices(limr, k=max(0, size - PLANTED - len(rows))):
+        rows.append((re.sub(r"\d+", lambda m: str(int(m.group()) + 1), t["prompt"]), None, None))
+    for name, pid, text, answer in rng.sample(problems, PLANTED):
+        rows.append((re.sub(" ", "  ", text), answer, (name, pid)))
+    rng.shuffle(rows)
+    table = pa.table(
+        {
+            "prompt": [[SYSTEM, {"role": "user", "content": text + SUFFIX}] for text, _, _ in rows],
+            "reward_model": [{"ground_truth": answer} for _, answer, _ in rows],
+        }
+    )
+    train = folder / "train.parquet"
+    pq.write_table(table, train)
+    planted = {i: source for i, (_, _, source) in enumerate(rows) if source}
+    return paths, train, planted
+
+
+def write_benchmarks(folder: Path) -> tuple[list[str], list[tuple[str, str, str, str]]]:
+    """The nine prepared benchmarks written to ``folder``: their paths, and their problems
+    as (benchmark, problem id, text, answer)."""
     from justeval.io.parquet import write_parquet
     from justeval.io.schemas import BENCHMARK
     from justeval.sources.benchmarks import prepare
@@ -62,25 +98,52 @@ def build(folder: Path, size: int) -> tuple[list[str], Path, dict[int, tuple[str
         write_parquet(frame, path, BENCHMARK, meta)
         paths.append(str(path))
         problems += [(name, r.problem_id, r.problem, r.answer) for r in frame.itertuples()]
-    rng = random.Random(0)
+    return paths, problems
+
+
+def shifted(text: str, shift: int) -> str:
+    """``text`` with every number shifted by ``shift``."""
+    return re.sub(r"\d+", lambda m: str(int(m.group()) + shift), text)
+
+
+def write_large(path: Path, size: int, problems: list, seed: int = 0) -> dict[int, tuple[str, str]]:
+    """A training set of ``size`` rows in verl's layout, written :data:`WRITE_ROWS` rows at a
+    time (the writer never holds it whole): LIMR's problems with their answers, then LIMR's
+    problems again and again with every number shifted by a random amount (no answer), and
+    :data:`PLANTED` benchmark problems (respaced) at random rows. Returns the planted rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(seed)
     limr = json.loads((SHARED / "training-sets" / "limr-math8k" / "math.8k.json").read_text())
-    rows = [(t["prompt"], t["answer"], None) for t in limr][: size - PLANTED]
-    for t in rng.choices(limr, k=max(0, size - PLANTED - len(rows))):
-        rows.append((re.sub(r"\d+", lambda m: str(int(m.group()) + 1), t["prompt"]), None, None))
-    for name, pid, text, answer in rng.sample(problems, PLANTED):
-        rows.append((re.sub(" ", "  ", text), answer, (name, pid)))
-    rng.shuffle(rows)
-    system = {"role": "system", "content": "You are a helpful assistant."}
-    table = pa.table(
-        {
-            "prompt": [[system, {"role": "user", "content": text + SUFFIX}] for text, _, _ in rows],
-            "reward_model": [{"ground_truth": answer} for _, answer, _ in rows],
-        }
-    )
-    train = folder / "train.parquet"
-    pq.write_table(table, train)
-    planted = {i: source for i, (_, _, source) in enumerate(rows) if source}
-    return paths, train, planted
+    planted = dict(zip(sorted(rng.sample(range(size), PLANTED)), rng.sample(problems, PLANTED), strict=True))
+    writer = None
+    try:
+        for start in range(0, size, WRITE_ROWS):
+            texts, answers = [], []
+            for i in range(start, min(size, start + WRITE_ROWS)):
+                if i in planted:
+                    _, _, text, answer = planted[i]
+                    text = re.sub(" ", "  ", text)
+                elif i < len(limr):
+                    text, answer = limr[i]["prompt"], limr[i]["answer"]
+                else:
+                    text, answer = shifted(limr[i % len(limr)]["prompt"], rng.randint(1, 99)), None
+                texts.append(text)
+                answers.append(answer)
+            table = pa.table(
+                {
+                    "prompt": [[SYSTEM, {"role": "user", "content": t + SUFFIX}] for t in texts],
+                    "reward_model": [{"ground_truth": a} for a in answers],
+                }
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    return {i: (name, pid) for i, (name, pid, _, _) in planted.items()}
 
 
 def _config_settings() -> dict:
@@ -119,17 +182,32 @@ def whole_process(paths: list[str], train: Path, out: Path) -> float:
         command += [flag, str(out / name)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     start = time.monotonic()
-    subprocess.run(command, check=True, env=env)
-    return time.monotonic() - start
+    process = subprocess.Popen(command, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - start
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    PEAK_KIB.append(usage.ru_maxrss)  # this child's own peak resident memory (KiB on Linux)
+    return seconds
+
+
+PEAK_KIB: list[int] = []  # the peak resident memory of each whole-process run, in order
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--train", type=int, default=17000, help="training problems")
     parser.add_argument("--runs", type=int, default=1, help="whole-process runs (the fastest is printed)")
+    parser.add_argument(
+        "--rows", type=int, help="measure time and peak memory on N / 10 and N training rows instead"
+    )
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
           f"{platform.python_version()}")  # fmt: skip
+    if args.rows:
+        memory(args.rows)
+        return
     with tempfile.TemporaryDirectory(prefix="overlap-benchmark-") as tmp:
         folder = Path(tmp)
         paths, train, planted = build(folder, args.train)
@@ -149,6 +227,37 @@ def main() -> None:
             f"{len(found)}/{len(planted)}"
         )
         baseline(train)
+
+
+def memory(rows: int) -> None:
+    """Seconds and peak resident memory of the whole process on ``rows`` / 10 and ``rows``
+    training rows (:func:`write_large`), one set at a time (each deleted after its run)."""
+    with tempfile.TemporaryDirectory(prefix="overlap-memory-") as tmp:
+        folder = Path(tmp)
+        paths, problems = write_benchmarks(folder)
+        for size in (rows // 10, rows):
+            train = folder / "train.parquet"
+            start = time.monotonic()
+            planted = write_large(train, size, problems)
+            written = time.monotonic() - start
+            megabytes = train.stat().st_size / 1e6
+            seconds = whole_process(paths, train, folder)
+            with open(folder / "overlap.csv", newline="") as fh:
+                pairs = list(csv.DictReader(fh))
+            copies = [p for p in pairs if p["label"] == "copy"]
+            found = {
+                int(p["other_row"])
+                for p in copies
+                if p["other_kind"] == "training"
+                and planted.get(int(p["other_row"])) == (p["benchmark"], p["problem_id"])
+            }
+            print(
+                f"{size:,} training rows ({megabytes:.0f} MB of Parquet, written in {written:.0f} s): whole "
+                f"process {seconds:.1f} s, peak RSS {PEAK_KIB[-1] / 1024:.0f} MiB; {len(pairs):,} pairs, "
+                f"{len(copies):,} copies; planted copies found {len(found)}/{len(planted)}",
+                flush=True,
+            )
+            train.unlink()
 
 
 def baseline(train: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import BENCHMARK_NAMES, SHARED, prepared_benchmarks
 from justeval.analysis import contamination as C
-from justeval.sources.training_sets import read_training_set
+from justeval.sources.training_sets import TrainingSet, read_training_set
 
 LIMR = SHARED / "training-sets" / "limr-math8k"
 SUFFIX = " Let's think step by step and output the final answer within \\boxed{}."
@@ -502,6 +502,73 @@ def test_planted_copies_are_copies_and_look_alikes_are_not(tmp_path, same_answer
     # and no planted look-alike is a copy of any other problem either
     alikes = {rid for rid, (_, _, _, copy) in truth.items() if not copy}
     assert not [p for p in pairs if p.other_id in alikes and p.label == C.COPY]
+
+
+# ------------------------------------------------------------------ the streamed search
+
+KINDLY = "Kindly work on this task.\n\n"
+
+
+def streamed_set() -> list[C.Item]:
+    """2,000 LIMR rows, 60 % of them with a preamble to learn, and 30 respaced copies of
+    benchmark problems at random places."""
+    rng = random.Random(7)
+    items = [
+        C.Item(i.id, KINDLY + i.text if rng.random() < 0.6 else i.text, i.answer) for i in limr_items()[:2000]
+    ]
+    every = [i for items in benchmark_items().values() for i in items]
+    for k, source in enumerate(rng.sample(every, 30)):
+        items.insert(rng.randrange(len(items)), C.Item(f"copy-{k}", respace(source.text), source.answer))
+    return [C.Item(i.id, i.text, i.answer, row) for row, i in enumerate(items)]
+
+
+def test_the_streamed_search_finds_what_the_in_memory_one_finds(tmp_path, same_answer):
+    """A training set searched a batch at a time (from a list, and read from a Parquet
+    file a row group at a time, as the stage reads it) gives the same pairs, in the same
+    order, as every set prepared and searched in memory at once."""
+    bench, items = benchmark_items(), streamed_set()
+    copied = [C.Item(f"X-{i}", latex(item.text), item.answer) for i, item in enumerate(bench["MATH-500"][:5])]
+    bench["X"] = copied  # a benchmark that holds another one's problems: pairs between benchmarks
+    settings = C.Settings.defaults()
+    prepared = C.prepare({**bench, "train": items}, settings, ["train"])
+    reference = C.search(prepared, list(bench), settings, same_answer)
+    copies = {p.other_id for p in reference if p.other == "train" and p.label == C.COPY}
+    assert {f"copy-{k}" for k in range(30)} <= copies
+    assert {(p.benchmark, p.other) for p in reference if p.label == C.COPY} >= {
+        ("X", "MATH-500"),
+        ("MATH-500", "X"),
+    }
+    boiler = C.learn_boilerplate(C.Stream.of(items), 0.3)
+    assert boiler.prefixes == (("Kindly", "work", "on", "this", "task."),)
+
+    assert C.find_pairs(bench, {"train": items}, settings, same_answer, batch_rows=97) == reference
+    path = tmp_path / "train.parquet"
+    columns = {"problem": [i.text for i in items], "answer": [i.answer for i in items]}
+    pq.write_table(pa.table({**columns, "id": [i.id for i in items]}), path, row_group_size=300)
+    source = TrainingSet(path, "problem", "answer", "id")
+    stream = C.Stream(lambda: (C.Item(r.id, r.text, r.answer, r.row) for r in source), source.texts_at)
+    assert C.find_pairs(bench, {"train": stream}, settings, same_answer, batch_rows=250) == reference
+
+
+def test_the_boilerplate_sample_is_every_kth_row():
+    """k is the smallest power of two that leaves at most ``limit`` rows, found in one pass
+    without knowing the count; a set within the limit is taken whole."""
+    sample = C.EveryKth(limit=10)
+    for position in range(95):
+        if sample.wants(position):
+            sample.add(position, str(position))
+    assert [p for p, _ in sample.rows] == list(range(0, 95, 16))  # 95 / 8 > 10 >= 95 / 16
+    whole = C.EveryKth(limit=10)
+    for position in range(10):
+        whole.add(position, "x")
+    assert whole.k == 1 and len(whole.rows) == 10
+    rows = [KINDLY + f"What is {i} + {i}?" if i % 3 else f"What is {i} times 2?" for i in range(25_000)]
+    stream = C.Stream.of([C.Item(str(i), text) for i, text in enumerate(rows)])
+    sample = C.EveryKth()
+    for position, text in stream.texts_at(sample.wants):
+        sample.add(position, text)
+    assert sample.k == 4 and [p for p, _ in sample.rows] == list(range(0, 25_000, 4))  # 6,250 rows
+    assert C.learn_boilerplate(stream, 0.3).prefixes == (("Kindly", "work", "on", "this", "task."),)
 
 
 # ------------------------------------------------------------------ benchmarks against benchmarks

@@ -17,10 +17,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import prepared_benchmarks
+from justeval.analysis import contamination
 from justeval.analysis.contamination import Settings
 from justeval.command import add_arguments, call
 from justeval.io.parquet import DataError, write_parquet
 from justeval.io.schemas import BENCHMARK, VERDICTS
+from justeval.sources import training_sets
 from justeval.stages import overlap as stage
 
 SUFFIX = " Let's think step by step and output the final answer within \\boxed{}."
@@ -166,6 +168,33 @@ def test_the_command_line_runs_the_same_stage(inputs, outputs, tmp_path):
     )  # fmt: skip
     call(args.func, args)
     assert (out / "o.csv").read_text() == outputs["csv_out"].read_text()
+
+
+def test_read_and_searched_a_row_at_a_time_the_stage_writes_the_same_files(
+    inputs, outputs, tmp_path, monkeypatch
+):
+    """The training sets are read (JSON lines, Parquet) and searched one row at a time."""
+    monkeypatch.setattr(training_sets, "BATCH_ROWS", 1)
+    monkeypatch.setattr(contamination, "BATCH_ROWS", 1)
+    files = {key: tmp_path / path.name for key, path in outputs.items()}
+    stage.overlap(
+        benchmarks=inputs["benchmarks"], settings=inputs["settings"], **{k: str(v) for k, v in files.items()}
+    )
+    for key, path in files.items():
+        assert path.read_text() == outputs[key].read_text(), key
+
+
+def test_a_bad_training_set_is_refused_before_any_search(inputs, tmp_path, monkeypatch):
+    """Every training set is opened (its format and columns checked) before the search starts."""
+    monkeypatch.setattr(stage, "find_pairs", lambda *a, **k: pytest.fail("the search started"))
+    train = [*inputs["settings"]["train"], {"name": "bad", "path": inputs["settings"]["train"][1]["path"],
+                                           "column": "question"}]  # fmt: skip
+    with pytest.raises(DataError, match="no column 'question'"):
+        stage.overlap(
+            benchmarks=inputs["benchmarks"], settings={**inputs["settings"], "train": train},
+            markdown_out=str(tmp_path / "o.md"), csv_out=str(tmp_path / "o.csv"),
+            summary_out=str(tmp_path / "s.csv"),
+        )  # fmt: skip
 
 
 def test_a_training_set_named_like_a_benchmark_is_refused(inputs, tmp_path):

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import SHARED
 from justeval.io.parquet import DataError
-from justeval.sources.training_sets import detect_format, read_training_set, training_columns
+from justeval.sources import training_sets
+from justeval.sources.training_sets import TrainingSet, detect_format, read_training_set, training_columns
 
 PROBLEMS = ["What is $1+1$?", "Compute $2^{10}$.", "How many primes are less than 20?"]
 ANSWERS = ["2", "1024", "8"]
@@ -175,6 +176,76 @@ def test_an_answer_column_with_no_answer_is_no_answers(tmp_path):
     assert [r.answer for r in read_training_set(path, "problem", "answer")] == [None] * 3
 
 
+# ------------------------------------------------------------------ a batch at a time
+
+
+def write_every_format(folder, records: list[dict]) -> list:
+    """The same records as Parquet, an Arrow stream written as one batch, JSON lines and
+    a JSON array."""
+    table = pa.Table.from_pylist(records)
+    pq.write_table(table, folder / "t.parquet")
+    with pa.OSFile(str(folder / "t.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)  # one batch
+    (folder / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (folder / "t.json").write_text(json.dumps(records, indent=1))
+    return [folder / f"t.{ext}" for ext in ("parquet", "arrow", "jsonl", "json")]
+
+
+def test_every_format_is_read_a_batch_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(training_sets, "BATCH_ROWS", 4)
+    problems = [f"What is {i} + 1?" for i in range(10)]
+    records = [{"problem": p, "answer": str(i)} for i, p in enumerate(problems)]
+    for path in write_every_format(tmp_path, records):
+        batches = list(TrainingSet(path, "problem", "answer").batches())
+        assert [len(b) for b in batches] == [4, 4, 2], path.name
+        rows = [r for b in batches for r in b]
+        assert [(r.row, r.text, r.answer) for r in rows] == [(i, p, str(i)) for i, p in enumerate(problems)]
+
+
+def test_a_sample_reads_the_rows_asked_for_and_counts_empty_ones(tmp_path, monkeypatch):
+    """Positions count every row of the file (an empty problem cell too); each is asked
+    about in turn; only the accepted rows with a problem come back."""
+    monkeypatch.setattr(training_sets, "BATCH_ROWS", 3)
+    records = [{"problem": p} for p in ["a0", None, "a2", "a3", " ", "a5", "a6", "a7", ""]]
+    for path in write_every_format(tmp_path, records):
+        asked = []
+        sample = TrainingSet(path, "problem").texts_at(lambda p, asked=asked: asked.append(p) or p % 2 == 0)
+        assert list(sample) == [(0, "a0"), (2, "a2"), (6, "a6")], path.name
+        assert asked == list(range(9)), path.name
+
+
+def test_json_answers_whose_type_changes_between_batches_are_read_as_text(tmp_path, monkeypatch):
+    """The first batch's answers are numbers, later ones a fraction, a decimal: all text,
+    as when the whole file is one table."""
+    monkeypatch.setattr(training_sets, "BATCH_ROWS", 2)
+    answers = [2, 1024, "\\frac{1}{2}", 8, 0.5]
+    records = [{"problem": f"Problem {i}", "answer": a} for i, a in enumerate(answers)]
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (tmp_path / "t.json").write_text(json.dumps(records))
+    for name in ("t.jsonl", "t.json"):
+        rows = read_training_set(tmp_path / name, "problem", "answer")
+        assert [r.answer for r in rows] == ["2", "1024", "\\frac{1}{2}", "8", "0.5"], name
+
+
+def test_a_json_array_is_read_an_object_at_a_time(tmp_path, monkeypatch):
+    """Read in chunks far smaller than one object (each cut anywhere, in a string, in a
+    number, in an escape), it reads as the json module reads the whole file."""
+    monkeypatch.setattr(training_sets, "JSON_CHUNK", 5)
+    records = [
+        {"prompt": p, "answer": a, "extra": {"list": [1, 2.5, "]", "}", None, True], "esc": '\u00e9\\"x'}}
+        for p, a in zip(PROBLEMS, ANSWERS, strict=True)
+    ]
+    path = tmp_path / "train.json"
+    path.write_text(" \n" + json.dumps(records, indent=2) + "\n\n")
+    assert list(training_sets._json_array_records(path)) == records
+    rows = read_training_set(path, "prompt", "answer")
+    assert texts(rows) == PROBLEMS
+    assert [r.answer for r in rows] == ANSWERS
+    monkeypatch.setattr(training_sets, "JSON_CHUNK", 4096)
+    limr = SHARED / "training-sets" / "limr-math8k" / "math.8k.json"
+    assert list(training_sets._json_array_records(limr)) == json.loads(limr.read_text())
+
+
 # ------------------------------------------------------------------ one error line each
 
 
@@ -259,3 +330,44 @@ def test_json_lines_whose_rows_disagree(tmp_path):
     path = tmp_path / "mixed.jsonl"
     path.write_text('{"problem": "What is 1+1?"}\n{"problem": 5}\nnot json\n')
     assert "not readable as JSON lines" in error_of(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('[{"problem": "a"},]', "not readable as a JSON array (Expecting value at character 18)"),
+        ('[{"problem": "a"}', "not readable as a JSON array"),
+        ('[{"problem": "a"} {"problem": "b"}]', "not readable as a JSON array (expected ',' or ']'"),
+        ('[{"problem": "a"}] [', "not readable as a JSON array (extra data at character 19)"),
+        ('[{"problem": "a"}, 5]', "a JSON array of objects was expected"),
+        ('[{"problem": "caf\xe9"}]', "not readable as a JSON array"),
+    ],
+    ids=["trailing comma", "cut short", "no comma", "extra data", "not an object", "not UTF-8"],
+)
+def test_a_broken_json_array(tmp_path, monkeypatch, content, says):
+    monkeypatch.setattr(training_sets, "JSON_CHUNK", 4)
+    path = tmp_path / "bad.json"
+    path.write_bytes(content.encode("latin-1"))
+    assert says in error_of(path)
+
+
+def test_a_field_that_is_a_chat_on_some_rows_and_text_on_others(tmp_path):
+    """Hand-made sets mix a verl chat and a plain string in one field: each chat is read
+    as its last user turn (it was 'the JSON records do not form one table')."""
+    rows = [
+        {
+            "prompt": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Find x: 2x = 4."},
+            ]
+        },
+        {"prompt": "Compute the sum of all primes below 10."},
+    ]
+    for name, text in (
+        ("mixed.jsonl", "".join(json.dumps(r) + "\n" for r in rows)),
+        ("mixed.json", json.dumps(rows)),
+    ):
+        path = tmp_path / name
+        path.write_text(text)
+        got = read_training_set(path, "prompt")
+        assert [r.text for r in got] == ["Find x: 2x = 4.", "Compute the sum of all primes below 10."]

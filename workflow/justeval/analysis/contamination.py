@@ -51,12 +51,20 @@ in the order :func:`decide` applies them (the first that fails makes a look-alik
 Checks 5 and 6 give way when the answers are equal and informative (not a single
 digit, a letter or yes/no): an equal answer such as ``136`` is stronger evidence than
 ``x^2`` against ``y^2`` in a symmetric condition. Without answers, the text decides.
+
+A training set is never held whole (:func:`find_pairs`): the benchmarks are prepared and
+indexed once (:class:`BenchmarkIndex`); the set is read twice, once for the rows its
+boilerplate is learnt from (every k-th row, :class:`EveryKth`) and once a batch at a
+time, each batch's candidates scored and classified and the batch dropped. Memory grows
+with the pairs found, not with the set; the pairs are those, in the order, that
+:func:`search` finds with everything in memory.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import logging
 import re
 import time
@@ -295,19 +303,49 @@ MIN_BOILERPLATE_ROWS = 5
 SAMPLE_ROWS = 5000
 
 
-def detect_boilerplate(texts: Sequence[str], share: float = 0.3) -> Boilerplate:
+def detect_boilerplate(texts: Sequence[str], share: float = 0.3, sampled: bool = False) -> Boilerplate:
     """The prefixes and suffixes (whole words, ending / starting at a sentence or line
     boundary) that at least ``share`` of ``texts`` begin / end with, learnt from the set
     itself: a verl-style instruction suffix, a "Solve the following problem" preamble,
-    a chat header. Only the longest such sequence of each branch is kept."""
+    a chat header. Only the longest such sequence of each branch is kept. From every
+    ``len(texts) // SAMPLE_ROWS``-th text, or from all of ``texts`` when they are
+    ``sampled`` already (:class:`EveryKth`)."""
     if len(texts) < MIN_BOILERPLATE_ROWS:
         return Boilerplate()
-    step = max(1, len(texts) // SAMPLE_ROWS)
+    step = 1 if sampled else max(1, len(texts) // SAMPLE_ROWS)
     sample = [t for t in texts[::step] if t]
     need = max(MIN_BOILERPLATE_ROWS, share * len(sample))
     prefixes = _common_ends(sample, need, reverse=False)
     suffixes = _common_ends(sample, need, reverse=True)
     return Boilerplate(tuple(prefixes), tuple(suffixes))
+
+
+class EveryKth:
+    """The boilerplate sample of a set read once, whose size is not known beforehand:
+    the rows at every k-th position, k the smallest power of two that leaves at most
+    ``limit`` rows (every row of a set of up to ``limit`` rows). k starts at 1 and doubles
+    whenever more rows than ``limit`` are kept, the rows it no longer takes dropped, so
+    that the sample never holds more than ``limit`` rows. The same positions are taken
+    whether the rows come from a list or a file read in batches."""
+
+    def __init__(self, limit: int = 2 * SAMPLE_ROWS):
+        self.limit, self.k = limit, 1
+        self.rows: list[tuple[int, str]] = []
+
+    def wants(self, position: int) -> bool:
+        return position % self.k == 0
+
+    def add(self, position: int, text: str) -> None:
+        if position % self.k:
+            return
+        self.rows.append((position, text))
+        if len(self.rows) > self.limit:
+            self.k *= 2
+            self.rows = [row for row in self.rows if row[0] % self.k == 0]
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _, text in self.rows]
 
 
 def _common_ends(texts: Sequence[str], need: float, reverse: bool) -> list[tuple[str, ...]]:
@@ -1141,6 +1179,13 @@ def candidates(
     ``threshold`` similar (banding from :func:`lsh_params`). The smaller side (the
     benchmarks) is indexed and every set is looked up in it: a pair is proposed the
     same either way, and a look-up costs less than an insertion."""
+    lsh = lsh_index(index_sets, threshold, num_perm, recall, seed)
+    return lsh_query(lsh, probe_sets, num_perm, seed)
+
+
+def lsh_index(index_sets: Sequence[set[str]], threshold: float, num_perm: int, recall: float, seed: int = 1):
+    """datasketch's MinHash LSH with ``index_sets`` inserted (keyed by their positions;
+    empty sets left out), for :func:`lsh_query`."""
     from datasketch import MinHashLSH
 
     bands, rows = lsh_params(threshold, num_perm, recall)
@@ -1149,6 +1194,11 @@ def candidates(
     with lsh.insertion_session() as session:
         for i, mh in zip(indexed, minhashes([index_sets[i] for i in indexed], num_perm, seed), strict=True):
             session.insert(i, mh, check_duplication=False)
+    return lsh
+
+
+def lsh_query(lsh, probe_sets: Sequence[set[str]], num_perm: int, seed: int = 1) -> set[tuple[int, int]]:
+    """(index, probe) pairs that ``lsh`` (:func:`lsh_index`) proposes for ``probe_sets``."""
     out = set()
     probed = [j for j, s in enumerate(probe_sets) if s]
     for j, mh in zip(probed, minhashes([probe_sets[j] for j in probed], num_perm, seed), strict=True):
@@ -1192,28 +1242,75 @@ def prepare(
     sets: dict[str, Sequence[Item]], settings: Settings, learn_boilerplate: Iterable[str] = ()
 ) -> dict[str, list[Problem]]:
     """Each set's problems prepared; for the sets named in ``learn_boilerplate``, the
-    prefixes and suffixes they repeat are found and stripped first."""
+    prefixes and suffixes they repeat are found (from the :class:`EveryKth` sample, as
+    :func:`find_pairs` learns them) and stripped first."""
     learn = set(learn_boilerplate)
     out = {}
     for name, items in sets.items():
         texts = [strip_instructions(i.text) for i in items]
-        boiler = detect_boilerplate(texts, settings.boilerplate_share) if name in learn else None
+        boiler = None
+        if name in learn:
+            sample = EveryKth()
+            for position, text in enumerate(texts):
+                sample.add(position, text)
+            boiler = detect_boilerplate(sample.texts, settings.boilerplate_share, sampled=True)
         out[name] = [
             Problem(item, settings.ngram, boiler, text) for item, text in zip(items, texts, strict=True)
         ]
     return out
 
 
+@dataclass(frozen=True)
+class Stream:
+    """A set read as it goes, never held whole (a training set of any size):
+    ``items()`` gives its items in order, afresh at each call; ``texts_at(wanted)`` gives
+    (position, text) of the rows whose position ``wanted`` accepts, asking about every
+    position in turn (a cheap read of the boilerplate sample; a position counts every row
+    of the file, also the rows left out for an empty text). :meth:`of` makes one of a list."""
+
+    items: Callable[[], Iterable[Item]]
+    texts_at: Callable[[Callable[[int], bool]], Iterable[tuple[int, str]]]
+
+    @classmethod
+    def of(cls, items: Sequence[Item]) -> Stream:
+        return cls(
+            lambda: iter(items), lambda wanted: ((i, it.text) for i, it in enumerate(items) if wanted(i))
+        )
+
+
+def learn_boilerplate(stream: Stream, share: float) -> Boilerplate:
+    """A set's boilerplate (:func:`detect_boilerplate`) learnt from its :class:`EveryKth`
+    sample, in one cheap pass over the set."""
+    sample = EveryKth()
+    for position, text in stream.texts_at(sample.wants):
+        sample.add(position, text)
+    return detect_boilerplate([strip_instructions(t) for t in sample.texts], share, sampled=True)
+
+
+BATCH_ROWS = 4096  # items of a training set prepared, looked up and classified at a time
+PROGRESS_ROWS = 100_000  # a log line every this many items of a training set
+
+
 def find_pairs(
     benchmarks: dict[str, Sequence[Item]],
-    training: dict[str, Sequence[Item]],
+    training: dict[str, Sequence[Item] | Stream],
     settings: Settings | None = None,
     same_answer: Callable[[str, str], bool | None] | None = None,
+    batch_rows: int | None = None,
 ) -> list[Pair]:
     """Every (benchmark problem, item of another set) pair that reaches ``threshold``
     (copies and look-alikes) or ``word_threshold`` (copies only), classified. Each
     benchmark is compared with every other benchmark and every training set, never
-    with itself. ``same_answer`` defaults to the project's grader."""
+    with itself. ``same_answer`` defaults to the project's grader.
+
+    In bounded memory: the benchmarks (small) are prepared and indexed once
+    (:class:`BenchmarkIndex`); a training set (a list, or a :class:`Stream` read from its
+    file) is read twice: once for its boilerplate sample (:func:`learn_boilerplate`),
+    then ``batch_rows`` (default :data:`BATCH_ROWS`) items at a time, each batch
+    prepared, looked up in the index, its candidate pairs scored and classified, and
+    dropped but for the pairs kept. What stays is the benchmarks, the index and the
+    pairs (with both texts); the same pairs, in the same order, as :func:`search` finds
+    with every set in memory."""
     settings = settings or Settings.defaults()
     clash = set(benchmarks) & set(training)
     if clash:
@@ -1221,10 +1318,103 @@ def find_pairs(
     if same_answer is None:
         same_answer = answer_comparer(settings.grader, settings.grader_timeout)
     start = time.perf_counter()
-    prepared = prepare({**benchmarks, **training}, settings, learn_boilerplate=training)
-    count = sum(map(len, prepared.values()))
-    log.info("overlap: %d problems prepared in %.1f s", count, time.perf_counter() - start)
-    return search(prepared, list(benchmarks), settings, same_answer)
+    bench = prepare(benchmarks, settings)
+    order = {name: i for i, name in enumerate([*benchmarks, *training])}
+    index = BenchmarkIndex(bench, order, settings, same_answer)
+    log.info("overlap: %d benchmark problems prepared and indexed in %.1f s", len(index.queries),
+             time.perf_counter() - start)  # fmt: skip
+    found: list[tuple[tuple, Pair]] = []
+    for name, problems in bench.items():
+        found += index.pairs(name, problems, 0)
+    for name, source in training.items():
+        stream = source if isinstance(source, Stream) else Stream.of(source)
+        found += _stream_pairs(index, name, stream, settings, batch_rows or BATCH_ROWS)
+    found.sort(key=lambda kp: kp[0])
+    return [pair for _, pair in found]
+
+
+def _stream_pairs(
+    index: BenchmarkIndex, name: str, stream: Stream, settings: Settings, batch_rows: int
+) -> list[tuple[tuple, Pair]]:
+    """A training set's pairs (with their sort keys), a batch of items at a time."""
+    start = time.perf_counter()
+    boiler = learn_boilerplate(stream, settings.boilerplate_share)
+    if boiler.prefixes or boiler.suffixes:
+        log.info("overlap: %s: boilerplate learnt: prefixes %s, suffixes %s", name,
+                 [" ".join(p) for p in boiler.prefixes], [" ".join(p) for p in boiler.suffixes])  # fmt: skip
+    out: list[tuple[tuple, Pair]] = []
+    items = iter(stream.items())
+    position = answers = 0
+    while batch := list(itertools.islice(items, batch_rows)):
+        texts = [strip_instructions(item.text) for item in batch]
+        problems = [Problem(it, settings.ngram, boiler, text) for it, text in zip(batch, texts, strict=True)]
+        out += index.pairs(name, problems, position)
+        answers += sum(item.answer is not None for item in batch)
+        if (position + len(batch)) // PROGRESS_ROWS > position // PROGRESS_ROWS:
+            log.info("overlap: %s: %d items read, %d pairs so far, %.0f s", name, position + len(batch),
+                     len(out), time.perf_counter() - start)  # fmt: skip
+        position += len(batch)
+    log.info("overlap: training set %s: %d problems, %d with an answer; %d pairs in %.1f s", name, position,
+             answers, len(out), time.perf_counter() - start)  # fmt: skip
+    return out
+
+
+class BenchmarkIndex:
+    """The benchmarks' problems, prepared and indexed once, for the look-ups of every
+    batch of problems of another set: datasketch's MinHash LSH over their n-grams
+    (:func:`lsh_index`) and a table by their numbers (:func:`same_numbers`'s, turned
+    round). ``order``: every set's place in the output, benchmarks first."""
+
+    def __init__(
+        self,
+        bench: dict[str, list[Problem]],
+        order: dict[str, int],
+        settings: Settings,
+        same_answer: Callable[[str, str], bool | None] | None,
+    ):
+        self.queries = [(name, p) for name, problems in bench.items() for p in problems]
+        self.order, self.settings, self.same_answer = order, settings, same_answer
+        s = settings
+        self.lsh = lsh_index([p.grams for _, p in self.queries], s.threshold, s.num_perm, s.lsh_recall,
+                             s.minhash_seed)  # fmt: skip
+        self.by_numbers: dict[tuple, list[int]] = {}
+        for i, (_, p) in enumerate(self.queries):
+            self.by_numbers.setdefault(p.numbers, []).append(i)
+
+    def candidates(self, problems: Sequence[Problem]) -> set[tuple[int, int]]:
+        """(query, position in ``problems``) pairs: those LSH proposes, and those with the
+        same multiset of numbers (the other side with words), as :func:`search` finds them."""
+        s = self.settings
+        found = lsh_query(self.lsh, [p.grams for p in problems], s.num_perm, s.minhash_seed)
+        for j, p in enumerate(problems):
+            if p.words:
+                found.update((i, j) for i in self.by_numbers.get(p.numbers, ()))
+        return found
+
+    def pairs(self, name: str, problems: Sequence[Problem], start: int) -> list[tuple[tuple, Pair]]:
+        """The pairs of a batch of set ``name``'s problems (the first at position ``start``
+        in its set) that reach a threshold, classified, each with its sort key: the order
+        of :func:`search` (benchmark, copies first, other set, score, problem id, then the
+        query's and the other problem's places)."""
+        s = self.settings
+        out = []
+        for qi, j in sorted(self.candidates(problems)):
+            qname, a = self.queries[qi]
+            if qname == name:
+                continue
+            b = problems[j]
+            score = jaccard(a.grams, b.grams)
+            word_score = jaccard(a.words, b.words)
+            if score < s.threshold and word_score < s.word_threshold:
+                continue
+            ev = compare(a, b, self.same_answer)
+            label, reason = decide(ev)
+            if score < s.threshold and label != COPY:
+                continue  # found by its words only: reported only as a copy
+            p = _pair(qname, a, name, b, score, word_score, label, reason, ev)
+            key = (self.order[qname], label != COPY, self.order[name], -p.score, p.problem_id, qi, start + j)
+            out.append((key, p))
+        return out
 
 
 def search(
@@ -1233,7 +1423,9 @@ def search(
     settings: Settings,
     same_answer: Callable[[str, str], bool | None] | None,
 ) -> list[Pair]:
-    """:func:`find_pairs` on prepared sets: the sets named in ``queries`` against all others."""
+    """:func:`find_pairs` with every set prepared and in memory at once (:func:`prepare`):
+    the sets named in ``queries`` against all others. The reference the streamed search is
+    checked against in the tests; its memory grows with the sets."""
     start = time.perf_counter()
     flat = [(name, p) for name, problems in prepared.items() for p in problems]
     where = {name: i for i, name in enumerate(prepared)}

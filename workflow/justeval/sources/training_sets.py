@@ -6,12 +6,15 @@ Formats, told apart by their content (not their names):
 Parquet
     read with ``pyarrow.parquet``, one record batch at a time, only the columns asked for;
 JSON lines
-    one object per line, read with ``pyarrow.json``;
+    one object per line, read a batch of lines at a time with the ``json`` module and made
+    a record batch by pyarrow;
 JSON array
-    ``[{...}, {...}]`` (as LIMR publishes its sets), read with the ``json`` module and
-    made a table by pyarrow;
+    ``[{...}, {...}]`` (as LIMR publishes its sets), read one object at a time with the
+    ``json`` module's decoder (:func:`_json_array_records`: the file is never held whole),
+    a batch of objects at a time made a record batch by pyarrow;
 Arrow
-    one Arrow IPC file (stream or file format), read with ``pyarrow.ipc``;
+    one Arrow IPC file (stream or file format), read with ``pyarrow.ipc``, a record batch
+    at a time;
 Hugging Face ``datasets`` folder
     what ``Dataset.save_to_disk`` writes (``state.json``, ``dataset_info.json`` and
     ``data-0000k-of-0000N.arrow`` files in Arrow IPC *stream* format), read with
@@ -19,6 +22,13 @@ Hugging Face ``datasets`` folder
     ``DatasetDict.save_to_disk`` writes (``dataset_dict.json`` naming the splits, one
     such folder per split): every split is read, its rows' ids are ``<split>:<row>``.
     The ``datasets`` library is not needed.
+
+Every format is read in batches of at most :data:`BATCH_ROWS` rows (:class:`TrainingSet`),
+so that a set of any size is read in bounded memory; :func:`read_training_set` gives
+all the rows at once, for small sets and tests. In JSON (lines or array) a field whose
+values are of several scalar types (an answer that is 5 in one row and "\\frac{1}{2}" in
+another) is made text; its types are the first batch's, and a later batch whose type
+differs from them is made text too.
 
 The problem column holds a string, or a chat: a list of ``{role, content}`` messages
 (or ShareGPT's ``{from, value}``), read as its **last** user (``human``) message (a
@@ -38,8 +48,10 @@ checks and the chat reading are ours.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,35 +77,83 @@ class TrainingRow:
     answer: str | None
 
 
+class TrainingSet:
+    """A training set opened for reading in batches: its format found and its columns
+    checked at once (:class:`~justeval.io.parquet.DataError` on a problem), its rows read
+    as they are asked for, never all at once."""
+
+    def __init__(
+        self, path: str | Path, column: str, answer_column: str | None = None, id_column: str | None = None
+    ):
+        self.path = Path(path).expanduser()
+        self.column, self.answer_column, self.id_column = column, answer_column, id_column
+        self._parts = list(_sources(self.path, detect_format(self.path)))
+        for split, batches in self._parts:
+            where = self._where(split)
+            schema = batches.schema
+            _check_column(schema, column, where, chat=True)
+            for other in (answer_column, id_column):
+                if other:
+                    _check_column(schema, other, where, chat=False)
+
+    def _where(self, split: str) -> str:
+        return f"{self.path}" + (f" (split {split})" if split else "")
+
+    def batches(self) -> Iterator[list[TrainingRow]]:
+        """The rows, in order, a batch (at most :data:`BATCH_ROWS` rows of the file) at a
+        time. Rows whose problem cell is empty are left out; a set with no row left is an
+        error (raised once every batch is read)."""
+        wanted = [c for c in (self.column, self.answer_column, self.id_column) if c]
+        found = False
+        for split, batches in self._parts:
+            row = 0
+            for batch in batches(wanted):
+                texts = _texts(batch, self.column)
+                n = len(texts)
+                answers = _strings(batch, self.answer_column) if self.answer_column else [None] * n
+                ids = _strings(batch, self.id_column) if self.id_column else [None] * n
+                rows = []
+                for text, answer, ident in zip(texts, answers, ids, strict=True):
+                    if text and text.strip():
+                        default = f"{split}:{row}" if split else str(row)
+                        rows.append(TrainingRow(ident if ident is not None else default, row, text, answer))
+                    row += 1
+                if rows:
+                    found = True
+                    yield rows
+        if not found:
+            raise DataError(
+                f"{self.path}: the training set holds no problem (0 rows, or column {self.column!r} is empty)"
+            )
+
+    def __iter__(self) -> Iterator[TrainingRow]:
+        for rows in self.batches():
+            yield from rows
+
+    def texts_at(self, wanted: Callable[[int], bool]) -> Iterator[tuple[int, str]]:
+        """(position, problem text) of the rows whose position ``wanted`` accepts: the
+        position counts every row of the file (of all splits, in order; rows with an empty
+        problem cell too), ``wanted`` is asked about each in turn, and only the problem
+        column of the accepted rows is made Python text (a sample, read cheaply)."""
+        position = 0
+        for _, batches in self._parts:
+            for batch in batches([self.column]):
+                picks = [k for k in range(batch.num_rows) if wanted(position + k)]
+                if picks:
+                    taken = batch.take(pa.array(picks, pa.int64()))
+                    for k, text in zip(picks, _texts(taken, self.column), strict=True):
+                        if text and text.strip():
+                            yield position + k, text
+                position += batch.num_rows
+
+
 def read_training_set(
     path: str | Path, column: str, answer_column: str | None = None, id_column: str | None = None
 ) -> list[TrainingRow]:
-    """The rows of a training set (see the module docstring for the formats). Rows whose
-    problem cell is empty are left out; a set with no row left is an error."""
-    path = Path(path).expanduser()
-    kind = detect_format(path)
-    wanted = [c for c in (column, answer_column, id_column) if c]
-    rows: list[TrainingRow] = []
-    for split, batches in _sources(path, kind):
-        where = f"{path}" + (f" (split {split})" if split else "")
-        schema = batches.schema
-        _check_column(schema, column, where, chat=True)
-        for other in (answer_column, id_column):
-            if other:
-                _check_column(schema, other, where, chat=False)
-        row = 0
-        for batch in batches(wanted):
-            texts = _texts(batch, column)
-            answers = _strings(batch, answer_column) if answer_column else [None] * len(texts)
-            ids = _strings(batch, id_column) if id_column else [None] * len(texts)
-            for text, answer, ident in zip(texts, answers, ids, strict=True):
-                if text and text.strip():
-                    default = f"{split}:{row}" if split else str(row)
-                    rows.append(TrainingRow(ident if ident is not None else default, row, text, answer))
-                row += 1
-    if not rows:
-        raise DataError(f"{path}: the training set holds no problem (0 rows, or column {column!r} is empty)")
-    return rows
+    """All the rows of a training set at once (see :class:`TrainingSet`, which reads them a
+    batch at a time, and the module docstring for the formats). Rows whose problem cell is
+    empty are left out; a set with no row left is an error."""
+    return list(TrainingSet(path, column, answer_column, id_column))
 
 
 def detect_format(path: Path) -> str:
@@ -191,9 +251,9 @@ def _sources(path: Path, kind: str) -> Iterator[tuple[str, _Batches]]:
     elif kind in ("arrow-stream", "arrow-file"):
         yield "", _arrow([path], kind == "arrow-file")
     elif kind == "jsonl":
-        yield "", _table(path, lambda: _read_jsonl(path))
+        yield "", _json(path, lambda: _json_lines_records(path))
     else:
-        yield "", _table(path, lambda: _read_json_array(path))
+        yield "", _json(path, lambda: _json_array_records(path))
 
 
 def _parquet(path: Path) -> _Batches:
@@ -233,77 +293,192 @@ def _arrow(files: list[Path], file_format: bool) -> _Batches:
             reader = open_reader(file)
             try:
                 if file_format:
-                    for i in range(reader.num_record_batches):
-                        yield reader.get_batch(i)
+                    parts = (reader.get_batch(i) for i in range(reader.num_record_batches))
                 else:
-                    yield from reader
+                    parts = iter(reader)
+                for batch in parts:  # a file written as one large batch is still read in small ones
+                    for start in range(0, batch.num_rows, BATCH_ROWS):
+                        yield batch.slice(start, BATCH_ROWS)
             except (OSError, pa.ArrowInvalid) as exc:
                 raise DataError(f"{file}: not a readable Arrow file ({_one_line(exc)})") from None
 
     return _Batches(schema, read)
 
 
-def _table(path: Path, load) -> _Batches:
-    cache: list[pa.Table] = []
+def _json(path: Path, records: Callable[[], Iterator[dict]]) -> _Batches:
+    """Record batches of at most :data:`BATCH_ROWS` of a JSON file's objects (``records``
+    gives them afresh, in order, at each call). The schema is the first batch's (every
+    field found there, in the order first seen); its types are the ones later batches are
+    held to (see :func:`_json_column`). A field that forms no column (a list of numbers
+    and text) is text in the schema, and an error only when it is read."""
+    first: list[pa.Schema] = []
 
-    def table() -> pa.Table:
-        if not cache:
-            cache.append(load())
-        return cache[0]
+    def head() -> pa.Schema:
+        if not first:
+            chunk = _take(records(), BATCH_ROWS)
+            fields = []
+            for name in dict.fromkeys(k for record in chunk for k in record):
+                try:
+                    kind = _json_column([r.get(name) for r in chunk], None, path).type
+                except DataError:
+                    kind = pa.string()  # the error is the read's, should this field be asked for
+                fields.append(pa.field(name, kind))
+            first.append(pa.schema(fields))
+        return first[0]
 
-    return _Batches(lambda: table().schema, lambda columns: iter(table().to_batches(BATCH_ROWS)))
+    def read(columns: list[str]) -> Iterator[pa.RecordBatch]:
+        types = {f.name: f.type for f in head()}
+        top = list(dict.fromkeys(c.split(".")[0] for c in columns if c.split(".")[0] in types))
+        source = records()
+        try:
+            while chunk := _take(source, BATCH_ROWS, close=False):
+                yield _json_batch(chunk, top, types, path)
+        finally:
+            source.close()
+
+    return _Batches(head, read)
 
 
-def _read_jsonl(path: Path) -> pa.Table:
-    """pyarrow's JSON reader; when a column's type changes from row to row (an answer
-    that is 5 in one row and "\\frac{1}{2}" in another), the lines are read one by one
-    and such values made text."""
-    import pyarrow.json as pj
-
+def _take(source: Iterator[dict], n: int, close: bool = True) -> list[dict]:
+    """The next ``n`` (or fewer) records of ``source``; the source closed after them unless
+    told not to (its file is then closed at once)."""
     try:
-        return pj.read_json(path, read_options=pj.ReadOptions(block_size=1 << 24))
-    except (OSError, pa.ArrowInvalid) as exc:
-        first_error = _one_line(exc)
-    records = []
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise DataError(f"{path}: not readable as JSON lines ({first_error})") from None
-            if not isinstance(records[-1], dict):
-                raise DataError(f"{path}: line {number} is not a JSON object")
-    return _records_table(records, path, first_error)
+        return list(itertools.islice(source, n))
+    finally:
+        if close:
+            source.close()  # type: ignore[attr-defined]
 
 
-def _read_json_array(path: Path) -> pa.Table:
+def _json_batch(records: list[dict], names: list[str], types: dict, path: Path) -> pa.RecordBatch:
+    arrays = [_json_column([r.get(name) for r in records], types.get(name), path) for name in names]
+    return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+_PLAIN = (str, dict, list, type(None))
+
+
+def _json_column(values: list, like: pa.DataType | None, path: Path) -> pa.Array:
+    """One field of a batch of JSON records as an Arrow array: its own type where pyarrow
+    finds one and it is ``like`` (the first batch's type, when there is one); otherwise
+    its numbers and other scalars made text (a field of several types across the rows)."""
+    try:
+        array = pa.array(values)
+        if like is None or array.type == like or pa.types.is_null(array.type) or pa.types.is_null(like):
+            return array
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass
+    fixed = [v if isinstance(v, _PLAIN) else str(v) for v in values]
+    try:
+        return pa.array(fixed)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+        error = _one_line(exc)
+    # a field that is a chat on some rows and plain text on others (hand-made sets mix
+    # them): each chat read as its last user turn, so the field is text throughout
+    as_text = [_chat_text(v) if isinstance(v, list) else v for v in fixed]
+    if all(v is None or isinstance(v, str) for v in as_text):
+        return pa.array(as_text, pa.string())
+    raise DataError(f"{path}: the JSON records do not form one table ({error})") from None
+
+
+def _chat_text(messages: list) -> str | None:
+    """A chat given as a JSON list of messages, as its last user turn's text (None when
+    the list is no chat)."""
+    for speaker, text in CHAT_FIELDS:
+        if messages and all(isinstance(m, dict) and speaker in m and text in m for m in messages):
+            return _last_user_turn(messages, speaker, text)
+    return None
+
+
+def _json_lines_records(path: Path) -> Iterator[dict]:
+    """The objects of a JSON lines file, one line at a time (blank lines skipped)."""
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            records = json.load(fh)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not readable as a JSON array ({_one_line(exc)})") from None
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise DataError(f"{path}: a JSON array of objects was expected (one object per problem)")
-    if not records:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(
+                        f"{path}: not readable as JSON lines (line {number}: {_one_line(exc)})"
+                    ) from None
+                if not isinstance(record, dict):
+                    raise DataError(f"{path}: line {number} is not a JSON object")
+                yield record
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not readable as JSON lines ({_one_line(exc)})") from None
+
+
+JSON_CHUNK = 1 << 20  # characters of a JSON array read at a time
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _json_array_records(path: Path) -> Iterator[dict]:
+    """The objects of a JSON array, one at a time, in bounded memory: the text is read
+    :data:`JSON_CHUNK` characters at a time and each value decoded where it starts by the
+    ``json`` module's decoder (``raw_decode``); a value that the end of the text read so
+    far cuts is decoded again once more is read. Every value must be an object."""
+    decode = json.JSONDecoder().raw_decode
+
+    def bad(message: str) -> DataError:
+        return DataError(f"{path}: not readable as a JSON array ({message})")
+
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            text, at, dropped, count = "", 0, 0, 0
+
+            def more() -> bool:
+                """Read on (at least as much again as is left unread); False at the end."""
+                nonlocal text, at, dropped
+                chunk = fh.read(max(JSON_CHUNK, len(text) - at))
+                if not chunk:
+                    return False
+                text, dropped, at = text[at:] + chunk, dropped + at, 0
+                return True
+
+            def next_char() -> str:
+                """The next character that is not white space ("" at the end), not consumed."""
+                nonlocal at
+                while True:
+                    at = _JSON_SPACE.match(text, at).end()
+                    if at < len(text):
+                        return text[at]
+                    if not more():
+                        return ""
+
+            if next_char() != "[":
+                raise bad("it does not start with [")
+            at += 1
+            if next_char() == "]":
+                at += 1
+            else:
+                while True:
+                    next_char()
+                    while True:
+                        try:
+                            value, at = decode(text, at)
+                            break
+                        except json.JSONDecodeError as exc:
+                            if not more():
+                                raise bad(f"{exc.msg} at character {dropped + exc.pos}") from None
+                    if not isinstance(value, dict):
+                        raise DataError(
+                            f"{path}: a JSON array of objects was expected (one object per problem)"
+                        )
+                    count += 1
+                    yield value
+                    sep = next_char()
+                    at += 1
+                    if sep == "]":
+                        break
+                    if sep != ",":
+                        raise bad(f"expected ',' or ']' at character {dropped + at - 1}")
+            if next_char():
+                raise bad(f"extra data at character {dropped + at}")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise bad(_one_line(exc)) from None
+    if not count:
         raise DataError(f"{path}: the training set holds no problem (an empty JSON array)")
-    return _records_table(records, path)
-
-
-def _records_table(records: list[dict], path: Path, error: str = "") -> pa.Table:
-    """JSON records as a table; a field whose values are of several scalar types is
-    made text."""
-    try:
-        return pa.Table.from_pylist(records)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        error = error or _one_line(exc)
-    plain = (str, dict, list, type(None))
-    fixed = [{k: v if isinstance(v, plain) else str(v) for k, v in r.items()} for r in records]
-    try:
-        return pa.Table.from_pylist(fixed)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        raise DataError(f"{path}: the JSON records do not form one table ({error})") from None
 
 
 def _datasets_folder(path: Path) -> Iterator[tuple[str, _Batches]]:

@@ -3,12 +3,13 @@ benchmark) already hold, as copies or as look-alikes; and `overlap-accuracy`: wh
 leaving the copies out moves a model's accuracy.
 
 ``overlap`` reads the prepared benchmarks and the training sets named in its settings
-(:mod:`justeval.sources.training_sets`), lets :func:`justeval.analysis.contamination.find_pairs`
-find and classify the pairs (every benchmark against every other benchmark and every
-training set), and writes the pairs (CSV: every field, both texts whole), the counts
-(CSV) and a page for a person (Markdown: counts, then the copies, then the look-alikes;
-texts cut, every cell escaped so that nothing in the data is live HTML or a table cell
-break).
+(:mod:`justeval.sources.training_sets`; a training set a batch at a time, never whole, so
+that its memory does not grow with the set), lets
+:func:`justeval.analysis.contamination.find_pairs` find and classify the pairs (every
+benchmark against every other benchmark and every training set), and writes the pairs
+(CSV: every field, both texts whole), the counts (CSV) and a page for a person (Markdown:
+counts, then the copies, then the look-alikes; texts cut, every cell escaped so that
+nothing in the data is live HTML or a table cell break).
 
 ``overlap-accuracy`` reads those pairs and the verdict files: mean@N per model,
 benchmark and grading variant, on every problem, without the problems a training set
@@ -19,18 +20,20 @@ holds a copy of (each set, and all sets together) and on those problems alone, w
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Annotated
 
-from justeval.analysis.contamination import COPY, LOOK_ALIKE, Item, Pair, Settings, find_pairs
+from justeval.analysis.contamination import COPY, LOOK_ALIKE, Item, Pair, Settings, Stream, find_pairs
 from justeval.command import Arg, command
 from justeval.io.parquet import DataError, read_arrow, read_metadata, write_text_atomic
 from justeval.io.schemas import BENCHMARK
 from justeval.metrics.formatting import md_cell
-from justeval.sources.training_sets import read_training_set
+from justeval.sources.training_sets import TrainingSet
 
 log = logging.getLogger(__name__)
 
@@ -66,25 +69,31 @@ def read_benchmark(path: str) -> tuple[str, list[Item]]:
     return name, items
 
 
-def read_training(entries: list[dict], taken: set[str]) -> dict[str, list[Item]]:
-    """The training sets of ``settings["train"]``, by name."""
-    out: dict[str, list[Item]] = {}
+def read_training(entries: list[dict], taken: set[str]) -> dict[str, Stream]:
+    """The training sets of ``settings["train"]``, by name: each opened (its format and
+    columns checked at once) and read as a :class:`Stream`, a batch at a time, never held
+    whole."""
+    out: dict[str, Stream] = {}
     for i, entry in enumerate(entries):
         name = entry["name"]
         if name in taken or name in out:
             raise DataError(
                 f"overlap.train[{i}]: {name!r} is already the name of a benchmark or training set"
             )
-        rows = read_training_set(
+        source = TrainingSet(
             entry["path"],
             entry.get("column") or "problem",
             entry.get("answer_column"),
             entry.get("id_column"),
         )
-        out[name] = [Item(r.id, r.text, r.answer, r.row) for r in rows]
-        answers = sum(r.answer is not None for r in rows)
-        log.info("overlap: training set %s: %d problems, %d with an answer", name, len(rows), answers)
+        out[name] = Stream(items=functools.partial(_items, source), texts_at=source.texts_at)
     return out
+
+
+def _items(source: TrainingSet) -> Iterator[Item]:
+    for rows in source.batches():
+        for r in rows:
+            yield Item(r.id, r.text, r.answer, r.row)
 
 
 # ------------------------------------------------------------------ tables
