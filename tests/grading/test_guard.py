@@ -20,6 +20,16 @@ REFUSED = [
     (r"\cot x", "x"),  # a bare variable that is not the gold
     ("x=5", "x"),
     ("2n", "n"),
+    (r"\text{(C)}", "c=c"),  # a tautology, before "c =" is dropped as a label (it left the choice C)
+    (r"\alpha", r"\alpha=\alpha"),
+    (r"\pi", r"\pi = \pi"),
+    ("m", "m=m"),  # both external graders accept this one
+    (r"\text{(B)}", "a=b"),  # an equation is no choice letter, whatever its sides
+    (r"\text{(B)}", "x=b"),
+    (r"\text{(E)}", "x=E"),
+    ("(C)", r"\text{Answer} = C"),
+    ("5", r"\displaystyle \quad"),  # nothing left
+    ("5", r"\text{}"),
 ]
 LET_THROUGH = [
     ("3,4", r"3 \text{ or } 4"),  # the gold has several values: the graders decide
@@ -38,6 +48,10 @@ LET_THROUGH = [
     (r"\frac{1}{2}", "0.5"),
     ("1,2,3", r"1, 2, \text{and } 3"),
     (r"\text{Devon}", r"\text{Devon}"),
+    (r"\text{(C)}", r"\textbf{(C)}"),
+    ("c", "x=c"),  # a lower-case letter alone is a variable, not a choice
+    ("m", "k=m"),
+    ("N=n", "N=n"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The labelled suite: 1,015 (gold, response, expected) cases written from the nine
+"""The labelled suite: 1,060 (gold, response, expected) cases written from the nine
 benchmarks' gold answers, every category with accepted and rejected cases (among
 them the answer shapes of long reasoning models: several boxes in one final
 statement, golds that name their values, decorations, equivalent relations)."""

@@ -107,9 +107,27 @@ UNIVERSAL: dict[str, frozenset[str]] = {
     "m": frozenset({"m"}),
     r"\theta": frozenset(),
     r"\alpha": frozenset({r"\alpha"}),
-    # tautologies
+    # tautologies, and equations of letters against choice golds (found by the answer search:
+    # dropping "c =" as a label left the choice letter C)
     "0=0": frozenset(),
     "x=x": frozenset(),
+    "c=c": frozenset(),
+    "a=b": frozenset(),
+    "x=b": frozenset(),
+    "x=E": frozenset(),
+    r"\alpha=\alpha": frozenset(),
+    # repeating decimals are the fractions they denote, not products (found by the answer
+    # search: 0.\overline{3} was 0, 2.(3) was 6); no gold is 7/3, 13/3 or 8/7
+    "2.(3)": frozenset(),
+    "4.(3)": frozenset(),
+    "0.(3)": frozenset({"1/3", r"\frac{1}{3}"}),
+    r"0.\overline{3}": frozenset({"1/3", r"\frac{1}{3}"}),
+    r"0.\dot{3}": frozenset({"1/3", r"\frac{1}{3}"}),
+    r"1.\overline{142857}": frozenset(),
+    # poles of trigonometric functions are undefined (they raised inside the grader)
+    r"\cot 0": frozenset(),
+    r"\csc 0": frozenset(),
+    r"\sec \frac{\pi}{2}": frozenset(),
     # hedges: "3 or 4" is the list of solutions 3, 4 and nothing else
     r"3 \text{ or } 4": frozenset({"3,4"}),
     r"3 \text{ and } 4": frozenset({"3,4"}),
@@ -246,6 +264,44 @@ def test_no_universal_answer(grader, golds_by_benchmark):
         (r"I(0) e^{-\frac{t}{R C}}", "0"),  # Minerva: every answer 0 matched it
         (r"I(0) e^{-\frac{t}{R C}}", r"2 I(0) e^{-\frac{t}{R C}}"),
         ("2a", "a(2)"),
+        # found by the answer search (test_answer_search.py): repeating decimals read as
+        # products, a decimal point before a group, tautologies and letter equations
+        # against choice letters
+        ("6", "2.(3)"),
+        ("12", "4.(3)"),
+        ("0", "0.(3)"),
+        ("0", r"0.\overline{3}"),
+        ("0", r"0.\dot{3}"),
+        ("0", r"0.0\dot{3}."),
+        ("1", r"\sec 0.0\overline{3}"),
+        ("5", "1.(5)"),
+        (r"\frac{7}{2}", r"1.(\frac{7}{2})"),  # 1.(G) matched 870 golds G
+        ("-0.875", "1.(-0.875)"),
+        ("(a+5)(b+2)", "1.((a+5)(b+2))"),
+        (r"\text{(C)}", "c=c"),
+        (r"\text{(B)}", "a=b"),
+        (r"\text{(B)}", "x=b"),
+        (r"\text{(E)}", "x=e"),
+        (r"\alpha", r"\alpha=\alpha"),
+        # trigonometric poles: undefined, equal to nothing
+        ("5", r"\cot 0"),
+        ("5", r"\csc 0"),
+        ("0", r"\sec \frac{\pi}{2}"),
+        (r"\infty", r"\tan \frac{\pi}{2}"),
+        (r"\cot x", r"\cot 0"),
+        ("5", r"x \cot 0"),
+        # provably huge: decided by size
+        ("5", "(10^9)!"),
+        ("2024^{4046}", "(10^9)!"),
+        ("5", "10^{10^{10}}"),
+        ("5", "2^{150000}"),
+        # found by the larger search (tests/benchmarks/answer_search.py)
+        ("720", "3!!"),  # the double factorial 3, not (3!)!
+        ("-3", r"-6\frac{1}{2}"),  # -13/2, not -6 x 1/2
+        (r"\text{Evelyn}", r"(\text{Evelyn})!"),  # arithmetic on a word
+        (r"\text{east}", r"-(\text{east})"),
+        (r"\frac{1}{6}", r"0.1\overline{6} \text{ or } \text{no solution}"),  # a hedge read as units
+        ("5", r"5 \text{ or } \text{none}"),
     ],
 )
 def test_reported_false_accepts_are_rejected(gold, answer):
@@ -276,11 +332,52 @@ def test_reported_false_accepts_are_rejected(gold, answer):
         (r"\frac{n(n+1)}{2}", r"\frac{n^2+n}{2}"),  # a letter before a group is still a product
         (r"(1+\sqrt{2})a", r"a(1+\sqrt{2})"),
         ("f(0)", "f(0)"),
+        (r"\frac{1}{3}", r"0.\overline{3}"),
+        ("1/3", "0.(3)"),
+        (r"\frac13", r"0.\dot{3}"),
+        (r"\frac{1}{6}", r"0.1\overline{6}"),
+        (r"\frac{8}{7}", r"1.\overline{142857}"),
+        (r"\frac{1}{7}", r"0.\dot{1}4285\dot{7}"),
+        ("1", r"0.\overline{9}"),
+        (r"0.\overline{3}", "0.(3)"),
+        (r"\left(\frac{1}{3}, 2\right)", r"(0.\overline{3}, 2)"),
+        ("1", r"\cot \frac{\pi}{4}"),
+        ("1", r"\sec 0"),
+        ("0", r"0 \cdot 100!"),
+        ("N=n", "n"),
+        (r"\text{(C)}", "(C)"),
+        ("15", "5!!"),
+        (r"-\frac{13}{2}", r"-6\frac{1}{2}"),
+        (r"\text{Navin}", r"\left( \text{Navin} \right)"),
+        (r"\text{x-axis}", "x-axis"),
     ],
 )
 def test_true_matches_still_match(gold, answer):
     ok, layer = full(gold, answer)
     assert ok, f"{answer!r} rejected against {gold!r} (layer {layer})"
+
+
+@pytest.mark.parametrize(
+    ("gold", "answer"),
+    [
+        ("5", r"\cot 0"),
+        ("5", r"\csc 0"),
+        ("0", r"\sec \frac{\pi}{2}"),
+        ("1", r"\tan(\pi/2)"),
+        ("0", r"\cot 0 + \frac{1}{x}"),
+        ("5", "(10^9)!"),
+        ("(a+5)(b+2)", r"(\lfloor \infty \rfloor)/4.0-10"),  # the floor of an infinity raised
+    ],
+)
+def test_poles_and_huge_values_are_plain_mismatches(gold, answer):
+    """A pole is an undefined value (it raised inside the grader: status ``error``); a value
+    provably far beyond any gold is decided by its size, without sympy (``(10^9)!`` ran
+    into the deadline against every gold)."""
+    start = time.perf_counter()
+    assert full(gold, answer)[0] is False
+    assert time.perf_counter() - start < 0.5
+    (result,) = Grader("justeval", 5.0, 1).grade([gold], [response(answer)])
+    assert (result.status, result.layer) in (("mismatch", "numeric"), ("mismatch", "universal"))
 
 
 def test_sympy_layer_never_equates_undefined_values():

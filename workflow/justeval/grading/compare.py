@@ -12,7 +12,15 @@ import re
 from functools import lru_cache
 
 from . import latex, named, structure
-from .normalize import MAX_ANSWER_CHARS, normalize, numbers_equal, parse_number, same_digits_base
+from .guard import refuses
+from .normalize import (
+    MAX_ANSWER_CHARS,
+    canonical_text,
+    normalize,
+    numbers_equal,
+    parse_number,
+    same_digits_base,
+)
 
 REL_TOL = 1e-6  # relative tolerance when a non-integer decimal is involved
 
@@ -42,7 +50,10 @@ def quick(gold: str, answer: str) -> tuple[bool, str] | None:
 
 
 def full(gold: str, answer: str) -> tuple[bool, str]:
-    """Every layer, cheap first; sympy only for what the own parser cannot read."""
+    """Every layer, cheap first; sympy only for what the own parser cannot read. The guard
+    first, as in front of every grader (:mod:`guard`), so that a direct call is guarded too."""
+    if refuses(gold, answer):
+        return False, "universal"
     decided = quick(gold, answer)
     if decided is not None:
         return decided
@@ -63,6 +74,9 @@ def _layers(gold: str, answer: str) -> tuple[bool, str]:
         ok, layer = structure.compare_values(g, a, REL_TOL)
         if ok:
             return ok, layer
+    except latex.Huge as huge:
+        if huge.log2 > SYMPY_MAX_LOG2:
+            return False, "guard"  # two values of millions of digits: sympy would not finish
     except (latex.TooLarge, structure.Unreadable, latex.ParseError, RecursionError):
         pass
     if not (sympy_safe(gold) and sympy_safe(answer)):
@@ -72,14 +86,23 @@ def _layers(gold: str, answer: str) -> tuple[bool, str]:
 
 _TOWER = re.compile(r"\^\s*\{[^{}]*\^|\^\s*\d+\s*\^")
 _BIG_LITERAL = re.compile(r"\d{40,}")
+# the factorial of a power or of a literal of five digits or more: (10^9)!, 100000!
+_BIG_FACTORIAL = re.compile(r"(?:\d{5,}|\^\s*\{?\s*\d+\s*\}?)\s*[)}]?\s*!")
+# a decimal point before a group that is no repetend (1.(x+1)): not a number; read as a
+# product, 1.(G) would equal G (a repeating decimal, 0.(3), is a fraction by then)
+_DECIMAL_GROUP = re.compile(r"\d\.\s*(?:\(|\\(?:overline|bar|dot)(?![a-zA-Z]))")
 SYMPY_MAX_CHARS = 300
 SYMPY_MAX_DEPTH = 12
+SYMPY_MAX_LOG2 = 2_000_000  # bits of a value (two of them compared) beyond which sympy is not tried
 
 
 def sympy_safe(text: str) -> bool:
-    """Refuse inputs known to make sympy explode: long strings, exponent towers,
-    huge literals, deep nesting."""
+    """Refuse inputs known to make sympy explode or misread: long strings, exponent
+    towers, huge literals and factorials, deep nesting, a decimal point before a group."""
     if len(text) > SYMPY_MAX_CHARS or _TOWER.search(text) or _BIG_LITERAL.search(text):
+        return False
+    text = canonical_text(text)
+    if _BIG_FACTORIAL.search(text) or _DECIMAL_GROUP.search(text):
         return False
     depth = deepest = 0
     for ch in text:
@@ -93,11 +116,16 @@ def sympy_safe(text: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def _to_sympy(text: str):
+    """latex2sympy2-extended's reading of a text, or None where it cannot read it
+    (memoised either way: a gold is read once per worker, not once per answer)."""
     from latex2sympy2_extended import latex2sympy
 
-    from .normalize import canonical_text, strip_label, strip_units
+    from .normalize import strip_label, strip_units
 
-    return latex2sympy(strip_label(strip_units(canonical_text(text))))
+    try:
+        return latex2sympy(strip_label(strip_units(canonical_text(text))))
+    except Exception:
+        return None
 
 
 def _numerically_equal(g, a) -> bool | None:
@@ -161,13 +189,17 @@ def sympy_equal(gold: str, answer: str) -> bool:
     check first, ``simplify`` only when the values cannot be evaluated."""
     import sympy
 
-    try:
-        g, a = _to_sympy(gold), _to_sympy(answer)
-    except Exception:
+    # the answer first: one that cannot be read, or is undefined (12:00 is 12/0), needs no
+    # reading of the gold (undefined values equal nothing, not even each other)
+    a = _to_sympy(answer)
+    if a is None or _has_undefined(a):
+        return False
+    g = _to_sympy(gold)
+    if g is None:
         return False
     try:
-        if _has_undefined(g) or _has_undefined(a):
-            return False  # undefined values equal nothing, not even each other
+        if _has_undefined(g):
+            return False
         if g == a:
             return True
         if isinstance(g, sympy.Expr) and isinstance(a, sympy.Expr):

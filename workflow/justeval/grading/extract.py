@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
+MEMO_MAX_CHARS = 400  # responses up to this long have their final boxes memoised
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _UNBRACED = re.compile(r"[ \t]+([^\s$]+)")
 
@@ -89,6 +91,19 @@ _LABEL_BEFORE = re.compile(rf"(?P<label>{_LABEL})\s*=\s*(?:\$|\\[(\[]|\s)*$")
 
 
 def final_boxes(text: str | None) -> list[tuple[str | None, str]]:
+    r"""The boxes of the response's final statement (see :func:`_final_boxes`); memoised
+    for short responses (the same answer graded against many golds)."""
+    if text and len(text) <= MEMO_MAX_CHARS:
+        return list(_final_boxes_memo(text))
+    return _final_boxes(text)
+
+
+@lru_cache(maxsize=4096)
+def _final_boxes_memo(text: str) -> tuple[tuple[str | None, str], ...]:
+    return tuple(_final_boxes(text))
+
+
+def _final_boxes(text: str | None) -> list[tuple[str | None, str]]:
     r"""The boxes of the response's final statement, first to last, each with the
     label written just before it outside the box (``x = \boxed{2}``) or None.
 

@@ -6,7 +6,12 @@ gold does not also have:
 
 - a hedge: two or more values joined by "or" or "and" (``3 \\text{ or } 4``)
   against a gold that is one value;
-- a tautology: an equation whose two sides are the same text (``0=0``, ``x=x``);
+- a tautology: an equation whose two sides are the same text (``0=0``, ``x=x``,
+  ``c=c``), checked before anything is normalised (dropping the label ``c =``
+  would leave ``c``, the choice letter of ``\\text{(C)}``);
+- an equation against a gold that is a choice letter (``a=b`` or ``x=C`` against
+  ``\\text{(B)}``, ``(C)``): a choice is a letter, and a name dropped from an
+  equation must not leave one;
 - an infinity, or an open-ended list (``0, 1, 2, \\ldots``), against a gold that
   is a plain number;
 - a bare variable (``x``, ``n``, ``\\theta``) against a gold that is not that
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import re
 
-from .normalize import canonical_text, normalize, parse_number
+from .normalize import canonical_text, normalize, parse_number, unwrap_text
 
 # "or"/"and" joining values (in \text{} or bare), or a logical or
 _HEDGE = re.compile(r"\\(?:lor|vee|land|wedge)(?![a-zA-Z])|(?<![a-zA-Z\\])(?:or|and)(?![a-zA-Z])")
@@ -38,6 +43,7 @@ _VARIABLE = re.compile(
     r"^(?:[a-df-hj-z]|\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|psi|omega|sigma|tau))$"
 )
 _EQUALS = re.compile(r"(?<![<>!\\])=(?!=)")
+_CHOICE_LETTER = re.compile(r"^(?:\([A-Ea-e]\)|[A-E])$")
 
 
 # what an answer with an infinity may truly equal: sets, intervals, relations, words
@@ -55,18 +61,34 @@ def _is_plain_value(normalized: str, text: str) -> bool:
     return not _SET_LIKE.search(_COMMAND.sub("", text))
 
 
+def _tautology(text: str) -> bool:
+    sides = _EQUALS.split(text.replace(" ", ""))
+    return len(sides) == 2 and bool(sides[0]) and sides[0] == sides[1]
+
+
+def is_choice(text: str) -> bool:
+    """Whether an answer is a multiple-choice letter: ``C``, ``(C)``, ``(c)``,
+    ``\\text{(C)}``, ``\\textbf{(C)}`` (a lone lower-case letter is a variable)."""
+    return bool(_CHOICE_LETTER.match(unwrap_text(canonical_text(text)).replace(" ", "").strip("{}")))
+
+
 def refuses(gold: str, answer: str) -> bool:
     """Whether ``answer`` is refused against ``gold`` without comparing them."""
+    text, gold_text = canonical_text(answer), canonical_text(gold)
+    if text == gold_text:
+        return False
+    if _tautology(text) and not _tautology(gold_text):
+        return True  # a tautology states no value (before normalising drops a side as a label)
+    if _EQUALS.search(text) and is_choice(gold):
+        return True  # an equation is no choice letter, whatever its sides are
     g, a = normalize(gold), normalize(answer)
     if g == a:
         return False
-    text, gold_text = canonical_text(answer), canonical_text(gold)
+    if not a.strip("{}"):
+        return True  # nothing left once spacing and wrappers are gone (\displaystyle \quad, {})
     single_gold = not _SEVERAL.search(gold_text)
     if single_gold and _HEDGE.search(text):
         return True  # several values joined by "or" / "and" against one value
-    sides = _EQUALS.split(text.replace(" ", ""))
-    if len(sides) == 2 and sides[0] and sides[0] == sides[1]:
-        return True  # a tautology states no value
     if (_INFINITY.search(text) or _OPEN_LIST.search(text)) and _is_plain_value(g, gold_text):
         return True
     return bool(_VARIABLE.match(a))  # a bare variable that is not the gold

@@ -10,7 +10,7 @@ and arguments, so a hostile answer costs microseconds, not minutes.
 Trees are tuples: ``("num", Fraction)``, ``("float", Fraction, text)`` (a
 decimal literal), ``("const", "pi"|"e"|"inf")``, ``("var", name)``,
 ``("neg", x)``, ``("add", a, b)``, ``("sub", a, b)``, ``("mul", a, b)``,
-``("div", a, b)``, ``("pow", a, b)``, ``("fact", x)``, ``("func", name, x)``,
+``("div", a, b)``, ``("pow", a, b)``, ``("fact", x)``, ``("dfact", x)`` (``x!!``), ``("func", name, x)``,
 ``("root", n, x)``, ``("binom", n, k)``, ``("abs", x)``, ``("sym", text)``
 (an opaque symbol such as ``52_8``, equal only to itself).
 """
@@ -22,6 +22,7 @@ import operator
 import random
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 import mpmath
 
@@ -75,6 +76,7 @@ _TOKEN = re.compile(
 )
 
 
+_AFTER_POINT = {"(", "\\overline", "\\bar", "\\dot"}
 _PRIME = re.compile(r"\^\s*\{?\s*((?:\\prime\s*)+)\}?")
 
 
@@ -92,6 +94,10 @@ def tokenize(text: str) -> list[tuple[str, str]]:
             continue
         if kind == "other":
             raise ParseError(f"unexpected character {value!r}")
+        if tokens and tokens[-1][0] == "num" and tokens[-1][1].endswith(".") and value in _AFTER_POINT:
+            # repeating-decimal notation around something that is no repetend (1.(x+1)):
+            # not a number (read as a product, 1.(G) equalled G); 0.(3) is \frac{1}{3} by now
+            raise ParseError("a decimal point before a group")
         tokens.append((kind, value))
     return tokens
 
@@ -167,6 +173,8 @@ class Parser:
                 right = self.power()
                 if _is_mixed_number(left, right, tok):
                     left = self.node("add", left, right)  # 1\frac{4}{5} is 9/5
+                elif left[0] == "neg" and _is_mixed_number(left[1], right, tok):
+                    left = self.node("neg", self.node("add", left[1], right))  # -6\frac{1}{2} is -13/2
                 else:
                     left = self.node("mul", left, right)
             else:
@@ -224,7 +232,10 @@ class Parser:
         atom = self.atom()
         while True:
             kind, tok = self.peek()
-            if tok == "!":
+            if tok == "!" and self.peek(1)[1] == "!":  # n!! is the double factorial, not (n!)!
+                self.pos += 2
+                atom = self.node("dfact", atom)
+            elif tok == "!":
                 self.take()
                 atom = self.node("fact", atom)
             else:
@@ -421,8 +432,9 @@ def parse(text: str):
 _LEAVES = ("num", "float", "const", "var", "sym")
 
 
-def _leaf_names(tree, kind: str) -> set[str]:
-    """The names of the ``kind`` leaves (``var`` or ``sym``) anywhere in ``tree``."""
+@lru_cache(maxsize=16384)
+def _leaf_names(tree, kind: str) -> frozenset[str]:
+    """The names of the ``kind`` leaves (``var`` or ``sym``) anywhere in ``tree`` (memoised)."""
     out: set[str] = set()
     stack = [tree]
     while stack:
@@ -431,14 +443,14 @@ def _leaf_names(tree, kind: str) -> set[str]:
             out.add(node[1])
         elif node[0] not in _LEAVES:
             stack.extend(p for p in node[1:] if isinstance(p, tuple))
-    return out
+    return frozenset(out)
 
 
-def free_vars(tree) -> set[str]:
+def free_vars(tree) -> frozenset[str]:
     return _leaf_names(tree, "var")
 
 
-def symbols(tree) -> set[str]:
+def symbols(tree) -> frozenset[str]:
     return _leaf_names(tree, "sym")
 
 
@@ -459,6 +471,87 @@ def has_float(tree) -> bool:
 ROUNDED_MAX_LOG2 = int((PRECISION - 10) * math.log2(10))
 
 
+class Undefined(TooLarge):
+    """A value that does not exist: division by zero, ``0^{-1}``, ``\\log 0``, a pole of a
+    trigonometric function (``\\cot 0``, ``\\tan\\frac{\\pi}{2}``), ``\\infty-\\infty``.
+    Undefined equals nothing. ``constant``: it arose in a part without free variables
+    (``\\frac{1}{0}``, not ``\\frac{1}{x-x}`` at a sampled point), so the whole expression
+    is undefined everywhere."""
+
+    constant = False
+
+
+class Huge(TooLarge):
+    """A value too large to compute whose size is known: ``|value| >= 2**log2`` (a lower
+    bound), with its sign where known (+1, -1, or None). ``(10^9)!`` is at least
+    2^{2.8e10}: no gold comes near, so it is decided without computing it."""
+
+    def __init__(self, log2: float, sign: int | None):
+        super().__init__(f"|value| >= 2^{log2:.4g}")
+        self.log2 = log2
+        self.sign = sign
+
+
+def _sign(x) -> int | None:
+    if isinstance(x, (Fraction, mpmath.mpf)):
+        return 1 if x > 0 else -1 if x < 0 else 0
+    return None  # complex
+
+
+def _times(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else a * b
+
+
+def log2_bounds(x) -> tuple[float, float]:
+    """(lower, upper) bounds of log2 |x| for a finite value (-inf for 0)."""
+    if isinstance(x, Fraction):
+        if x == 0:
+            return -math.inf, -math.inf
+        exp = x.numerator.bit_length() - x.denominator.bit_length()
+        return exp - 1.0, exp + 1.0
+    mag = abs(x)
+    if mag == 0:
+        return -math.inf, -math.inf
+    value = float(mpmath.log(mag, 2))
+    return value - 1e-6, value + 1e-6
+
+
+def _huge_factorial(n) -> Huge:
+    """n! for a real n > MAX_FACTORIAL: n! > (n/e)^n (Stirling)."""
+    bits = n.numerator.bit_length() if isinstance(n, Fraction) else None
+    if bits is not None and bits > 1000:
+        return Huge(math.inf, 1)
+    log2n = math.log2(n) if isinstance(n, Fraction) else float(mpmath.log(n, 2))
+    return Huge(float(n) * (log2n - math.log2(math.e)) - 1.0, 1)
+
+
+def _huge_arithmetic(kind: str, a, b) -> TooLarge | Fraction:
+    """``a op b`` where at least one operand is :class:`Huge` (an exception instance):
+    a Huge to raise when the size of the result is known, a plain TooLarge when it is not
+    (``H - H``, ``1 / H``), or a value (``0 \\cdot H``)."""
+    if kind in ("add", "sub"):
+        if isinstance(a, Huge) and isinstance(b, Huge):
+            return TooLarge("difference of huge values")
+        huge, other = (a, b) if isinstance(a, Huge) else (b, a)
+        if _sign(other) is None or log2_bounds(other)[1] > huge.log2 - 2:
+            return TooLarge("huge plus a large value")
+        sign = huge.sign if huge is a or kind == "add" else _times(huge.sign, -1)
+        return Huge(huge.log2 - 1, sign)  # |H ± v| >= 2^L - 2^(L-2)
+    if kind == "mul":
+        if isinstance(a, Huge) and isinstance(b, Huge):
+            return Huge(a.log2 + b.log2, _times(a.sign, b.sign))
+        huge, other = (a, b) if isinstance(a, Huge) else (b, a)
+        if other == 0:
+            return Fraction(0) if isinstance(other, Fraction) else mpmath.mpf(0)
+        return Huge(huge.log2 + log2_bounds(other)[0], _times(huge.sign, _sign(other)))
+    # div
+    if isinstance(b, Huge):
+        return TooLarge("division by a huge value")
+    if b == 0:
+        return Undefined("division by zero")
+    return Huge(a.log2 - log2_bounds(b)[1], _times(a.sign, _sign(b)))
+
+
 def _rounded(x):
     """An exact value too large to keep exact, rounded (``_check_mp`` done): kept while
     it is small enough for the rounding not to merge neighbours, else refused (sympy, which
@@ -471,11 +564,13 @@ def _rounded(x):
 def _check_mp(x):
     if isinstance(x, (mpmath.mpf, mpmath.mpc)):
         if mpmath.isnan(x):
-            raise TooLarge("undefined value")
+            raise Undefined("undefined value")
         if not mpmath.isinf(x) and x != 0:
-            mag = abs(x)
-            if abs(mpmath.log(mag, 2)) > MAX_LOG2:
-                raise TooLarge("value too large")
+            log2 = mpmath.log(abs(x), 2)
+            if log2 > MAX_LOG2:
+                raise Huge(float(log2) - 1e-6, _sign(x))
+            if log2 < -MAX_LOG2:
+                raise TooLarge("value too small")
     return x
 
 
@@ -516,15 +611,48 @@ _FUNCTIONS = {
     "arctan": mpmath.atan, "sinh": mpmath.sinh, "cosh": mpmath.cosh, "tanh": mpmath.tanh,
     "ln": mpmath.ln, "log": mpmath.log10, "lg": mpmath.log10, "exp": mpmath.exp,
 }  # fmt: skip
+# where each function has its poles: the zeros of cos (tan, sec) or of sin (cot, csc)
+_POLES = {"tan": mpmath.cos, "sec": mpmath.cos, "cot": mpmath.sin, "csc": mpmath.sin}
+# |cos x| or |sin x| below this is a zero computed at PRECISION digits, not a value
+# near one (a random point or a decimal literal is never that close)
+POLE_TOLERANCE = mpmath.mpf(10) ** (20 - PRECISION)
 
 
 class Evaluator:
-    """Evaluates a tree at one assignment of its free variables."""
+    """Evaluates a tree at one assignment of its free variables.
+
+    Raises :class:`Undefined` for a value that does not exist, :class:`Huge` for one
+    too large to compute whose size is known, :class:`TooLarge` for anything else out
+    of bounds. A node that gets a Huge operand works out the size of its own value
+    where it can (``-H``, ``H + 1``, ``2H``, ``H^2``, ``H!``, ``2^H``) and refuses
+    otherwise (``H - H``, ``\\sin H``)."""
 
     def __init__(self, env: dict[str, object]):
         self.env = env
 
+    def operand(self, node):
+        """The value of a child node, or the :class:`Huge` it raised (as a value)."""
+        try:
+            return self(node)
+        except Huge as huge:
+            return huge
+
+    def plain(self, node):
+        """The value of a child node whose size this node cannot carry on."""
+        value = self.operand(node)
+        if isinstance(value, Huge):
+            raise TooLarge("huge operand")
+        return value
+
     def __call__(self, node):
+        try:
+            return self.value(node)
+        except Undefined as undefined:
+            if not undefined.constant and not free_vars(node):
+                undefined.constant = True
+            raise
+
+    def value(self, node):
         kind = node[0]
         if kind in ("num", "float"):
             return node[1]
@@ -537,11 +665,19 @@ class Evaluator:
         if kind == "sym":
             raise TooLarge("opaque symbol has no value")
         if kind == "neg":
-            return -self(node[1])
+            x = self.operand(node[1])
+            if isinstance(x, Huge):
+                raise Huge(x.log2, _times(x.sign, -1))
+            return -x
         if kind in _ARITHMETIC:
-            a, b = self(node[1]), self(node[2])
+            a, b = self.operand(node[1]), self.operand(node[2])
+            if isinstance(a, Huge) or isinstance(b, Huge):
+                result = _huge_arithmetic(kind, a, b)
+                if isinstance(result, TooLarge):
+                    raise result
+                return result
             if kind == "div" and b == 0:
-                raise TooLarge("division by zero")
+                raise Undefined("division by zero")
             op = _ARITHMETIC[kind]
             if isinstance(a, Fraction) and isinstance(b, Fraction):
                 r = op(a, b)
@@ -550,37 +686,76 @@ class Evaluator:
                 return _rounded(_check_mp(op(_mp(a), _mp(b))))
             return _check_mp(op(_mp(a), _mp(b)))
         if kind == "pow":
-            return self.power(self(node[1]), self(node[2]))
+            return self.power(self.operand(node[1]), self.operand(node[2]))
         if kind == "root":
-            return self.root(self(node[1]), self(node[2]))
+            return self.root(self.plain(node[1]), self.operand(node[2]))
         if kind == "fact":
-            x = self(node[1])
-            if isinstance(x, Fraction) and x.denominator == 1 and 0 <= x <= MAX_FACTORIAL:
-                return Fraction(math.factorial(int(x)))
-            if not isinstance(x, Fraction) and abs(x) <= MAX_FACTORIAL:
-                return _check_mp(mpmath.gamma(x + 1))  # x! at a random point: Gamma(x+1)
-            raise TooLarge("factorial out of range")
+            return self.factorial(self.operand(node[1]))
+        if kind == "dfact":
+            return self.double_factorial(self.operand(node[1]))
         if kind == "binom":
-            n, k = self(node[1]), self(node[2])
+            n, k = self.plain(node[1]), self.plain(node[2])
             integers = all(isinstance(v, Fraction) and v.denominator == 1 for v in (n, k))
             if integers and 0 <= n <= MAX_FACTORIAL:
                 return Fraction(math.comb(int(n), int(k))) if k >= 0 else Fraction(0)
+            if integers and n < 0 <= k and k - n - 1 <= MAX_FACTORIAL:
+                # the binomial series' coefficient, as sympy has it: C(-n, k) = (-1)^k C(n+k-1, k)
+                return Fraction((-1) ** int(k) * math.comb(int(k - n - 1), int(k)))
             if not integers and abs(_mp(n)) <= MAX_FACTORIAL and abs(_mp(k)) <= MAX_FACTORIAL:
                 return _check_mp(mpmath.binomial(_mp(n), _mp(k)))
             raise TooLarge("binomial out of range")
         if kind == "abs":
-            x = self(node[1])
+            x = self.operand(node[1])
+            if isinstance(x, Huge):
+                raise Huge(x.log2, 1)
             return abs(x) if isinstance(x, Fraction) else _check_mp(abs(_mp(x)))
         if kind == "func":
-            return self.function(node[1], self(node[2]))
+            x = self.operand(node[2])
+            if isinstance(x, Huge):
+                if node[1] == "exp" and x.sign == 1:
+                    raise Huge(math.inf, 1)
+                raise TooLarge("function of a huge value")
+            return self.function(node[1], x)
         raise TooLarge(f"unknown node {kind}")
 
+    def factorial(self, x):
+        if isinstance(x, Huge):
+            if x.sign == 1:
+                raise Huge(math.inf, 1)
+            raise TooLarge("factorial of a huge value")
+        if isinstance(x, Fraction) and x.denominator == 1:
+            if x < 0:
+                raise Undefined("factorial of a negative integer")
+            if x <= MAX_FACTORIAL:
+                return Fraction(math.factorial(int(x)))
+            raise _huge_factorial(x)
+        if not isinstance(x, Fraction) and abs(x) <= MAX_FACTORIAL:
+            return _check_mp(mpmath.gamma(x + 1))  # x! at a random point: Gamma(x+1)
+        if _sign(x) == 1:
+            raise _huge_factorial(x)
+        raise TooLarge("factorial out of range")
+
+    def double_factorial(self, x):
+        """n!! = n (n-2) (n-4) ... for an integer n >= -1; (n!!)^2 >= n!, so its size is
+        at least half that of n!."""
+        if isinstance(x, Huge):
+            if x.sign == 1:
+                raise Huge(math.inf, 1)
+            raise TooLarge("double factorial of a huge value")
+        if not (isinstance(x, Fraction) and x.denominator == 1 and x >= -1):
+            raise TooLarge("double factorial of a non-integer")
+        if x > MAX_FACTORIAL:
+            raise Huge(_huge_factorial(x).log2 / 2, 1)
+        return Fraction(math.prod(range(int(x), 0, -2)))
+
     def power(self, base, exp):
+        if isinstance(base, Huge) or isinstance(exp, Huge):
+            raise self.huge_power(base, exp)
         exact = isinstance(base, Fraction) and isinstance(exp, Fraction) and exp.denominator == 1
         if exact:
             e = int(exp)
             if base == 0 and e < 0:
-                raise TooLarge("division by zero")
+                raise Undefined("division by zero")
             bits = max(base.numerator.bit_length(), base.denominator.bit_length())
             if bits * abs(e) <= MAX_EXACT_BITS:
                 return base**e
@@ -590,23 +765,55 @@ class Evaluator:
                 return self.power(root, Fraction(exp.numerator))
         b, e = _mp(base), _mp(exp)
         # |log2(b^e)| = |e| * |log2 b|: refuse before computing a monster
-        if (
-            isinstance(e, mpmath.mpf)
-            and abs(e) > 1
-            and abs(b) not in (0, 1)
-            and abs(e) * abs(mpmath.log(abs(b), 2)) > MAX_LOG2
-        ):
-            raise TooLarge("power too large")
+        if isinstance(e, mpmath.mpf) and abs(e) > 1 and abs(b) not in (0, 1):
+            size = e * mpmath.log(abs(b), 2)
+            if size > MAX_LOG2:
+                raise Huge(float(size) - 1e-6, self.power_sign(base, exp))
+            if size < -MAX_LOG2:
+                raise TooLarge("power too small")
+        if b == 0 and _sign(e) == -1:
+            raise Undefined("division by zero")
         value = _check_mp(mpmath.power(b, e))
         return _rounded(value) if exact else value
 
+    @staticmethod
+    def power_sign(base, exp) -> int | None:
+        """The sign of a real ``base^exp`` (None where it may be complex)."""
+        sign = _sign(base)
+        if sign == 1:
+            return 1
+        if sign == -1 and isinstance(exp, Fraction) and exp.denominator == 1:
+            return 1 if exp.numerator % 2 == 0 else -1
+        return None
+
+    @staticmethod
+    def huge_power(base, exp) -> TooLarge:
+        """What ``base^exp`` is when one of them is :class:`Huge`."""
+        if isinstance(exp, Huge):
+            if exp.sign != 1 or isinstance(base, Huge) and base.sign != 1:
+                return TooLarge("huge exponent of unknown sign")
+            if isinstance(base, Huge) or _sign(base) == 1 and abs(base) > 1:
+                return Huge(math.inf, 1)  # b^H >= b^(2^L)
+            return TooLarge("huge exponent")
+        if _sign(exp) == 1:  # |H|^e >= 2^(L e) for any e > 0
+            even = isinstance(exp, Fraction) and exp.denominator == 1 and exp.numerator % 2 == 0
+            sign = 1 if base.sign == 1 or even else None
+            return Huge(base.log2 * float(exp), sign)  # (a lower bound also for 0 < e < 1)
+        return TooLarge("huge base")
+
     def root(self, index, x):
+        if isinstance(x, Huge):
+            if _sign(index) == 1:
+                raise Huge(x.log2 / float(index), 1 if x.sign == 1 else None)
+            raise TooLarge("root of a huge value")
         if isinstance(index, Fraction) and index.denominator == 1 and isinstance(x, Fraction) and x >= 0:
             exact = _int_root(x, int(index))
             if exact is not None:
                 return exact
         if isinstance(index, Fraction) and index == 2:
             return _check_mp(mpmath.sqrt(_mp(x)))
+        if index == 0:
+            raise Undefined("zeroth root")
         return self.power(x, 1 / _mp(index) if not isinstance(index, Fraction) else 1 / index)
 
     def function(self, name, x):
@@ -614,15 +821,26 @@ class Evaluator:
         trig = name in ("sin", "cos", "tan", "cot", "sec", "csc")
         if trig and isinstance(v, (mpmath.mpf, mpmath.mpc)) and abs(v) > 1e6:
             raise TooLarge("trigonometric argument too large")
-        if name in ("exp",) and abs(v) > 1e5:
+        if name == "exp" and abs(v) > 1e5:
+            if _sign(v) == 1:
+                raise Huge(float(v) * math.log2(math.e) - 1.0, 1)
             raise TooLarge("exponential too large")
         if name in ("floor", "ceil"):
             if isinstance(x, Fraction):
                 return Fraction(math.floor(x) if name == "floor" else math.ceil(x))
+            if not isinstance(v, mpmath.mpf):
+                raise TooLarge(f"{name} of a complex value")
+            if mpmath.isinf(v):
+                return v  # an infinity is its own floor
             return Fraction(int(mpmath.floor(v) if name == "floor" else mpmath.ceil(v)))
         if name in ("ln", "log", "lg") and v == 0:
-            raise TooLarge("log of zero")
-        return _check_mp(_FUNCTIONS[name](v))
+            raise Undefined("log of zero")
+        if name in _POLES and abs(_POLES[name](v)) < POLE_TOLERANCE:
+            raise Undefined(f"{name} at a pole")
+        try:
+            return _check_mp(_FUNCTIONS[name](v))
+        except ZeroDivisionError:
+            raise Undefined(f"{name} at a pole") from None
 
 
 def evaluate(tree, env: dict | None = None):
@@ -648,11 +866,23 @@ def finite(x) -> bool:
     return isinstance(x, Fraction) or bool(mpmath.isfinite(x))
 
 
+def _far_apart(a, b) -> bool:
+    """Whether two values differ by far more than any tolerance, seen in floats (cheap)."""
+    try:
+        x, y = complex(a), complex(b)
+    except (OverflowError, TypeError, ValueError):
+        return False
+    scale = max(abs(x), abs(y))
+    return scale < 1e300 and abs(x - y) > 1e-3 * scale
+
+
 def close(a, b, rel_tol: float | None = None) -> bool:
     """Equal values: exactly for two rationals (unless a tolerance is given),
     else within ``rel_tol`` (default: the evaluation's own rounding)."""
     if isinstance(a, Fraction) and isinstance(b, Fraction) and (rel_tol is None or a == b):
         return a == b
+    if _far_apart(a, b):
+        return False
     with mpmath.workdps(PRECISION):
         x, y = _mp(a), _mp(b)
         if mpmath.isnan(x) or mpmath.isnan(y):

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 MAX_ANSWER_CHARS = 2000  # longer extracted answers are compared as strings only
+MEMO_MAX_CHARS = 400  # texts up to this long have their canonical and normalised forms memoised
 
 _UNICODE = {
     "−": "-", "–": "-", "×": "\\times ", "·": "\\cdot ", "÷": "\\div ", "π": "\\pi ",
@@ -44,8 +46,60 @@ _WS = re.compile(r"\s+")
 THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
+# ---------------------------------------------------------------- repeating decimals
+
+# 0.(3), 1.2(34), 0.\overline{3}, 1.\overline{142857}, 0.1\bar{6}: the repetend after the point
+_REPETEND = re.compile(
+    r"(?<![\d.])(\d*)\.(\d*)"
+    r"(?:\(\s*(\d{1,60})\s*\)|\\(?:overline|bar)\s*(?:\{\s*(\d{1,60})\s*\}|(\d)))"
+    r"(?!\.?\d)"
+)
+# 0.\dot{3}, 0.1\dot{6}: one dotted digit recurs; 0.\dot{1}4285\dot{7}: the block between two dots
+_DOT = r"\\dot\s*(?:\{\s*(\d)\s*\}|(\d))"
+_DOTTED = re.compile(rf"(?<![\d.])(\d*)\.(\d*){_DOT}(?:(\d{{0,60}}){_DOT})?(?!\.?\d)")
+
+
+def _repeating_value(whole: str, fixed: str, repetend: str) -> str:
+    """``\\frac{p}{q}`` of the number whose integer part is ``whole``, whose decimals
+    are ``fixed`` and then ``repetend`` over and over."""
+    period = 10 ** len(repetend) - 1
+    scale = 10 ** len(fixed)
+    value = Fraction(int(whole or 0)) + Fraction(int(fixed or 0), scale)
+    value += Fraction(int(repetend), period * scale)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"\\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+def repeating_decimals(s: str) -> str:
+    """Repeating decimals written as the fraction they denote: ``0.(3)``,
+    ``0.\\overline{3}`` and ``0.\\dot{3}`` are ``\\frac{1}{3}``, ``2.(3)`` is
+    ``\\frac{7}{3}`` (not 2·3: read as a product, ``0.\\overline{3}`` was 0 and
+    ``1.(G)`` equalled ``G`` for any ``G``)."""
+    if "." not in s:
+        return s
+    s = _REPETEND.sub(lambda m: _repeating_value(m[1], m[2], m[3] or m[4] or m[5]), s)
+    return _DOTTED.sub(
+        lambda m: _repeating_value(
+            m[1], m[2], (m[3] or m[4]) + (m[5] + (m[6] or m[7]) if m[6] or m[7] else "")
+        ),
+        s,
+    )
+
+
 def canonical_text(answer: str) -> str:
-    """Light clean-up shared by every layer: spacing commands, aliases, ``$``, unicode."""
+    """Light clean-up shared by every layer: spacing commands, aliases, ``$``, unicode,
+    repeating decimals. Memoised for short texts (a gold is cleaned once, not once per
+    response)."""
+    return _canonical_memo(answer) if len(answer) <= MEMO_MAX_CHARS else _canonical(answer)
+
+
+@lru_cache(maxsize=16384)
+def _canonical_memo(answer: str) -> str:
+    return _canonical(answer)
+
+
+def _canonical(answer: str) -> str:
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group()], answer)
     s = _THOUSANDS_BRACE.sub("", s)
     s = _THOUSANDS_BANG.sub("", s)
@@ -64,7 +118,7 @@ def canonical_text(answer: str) -> str:
         s = s.strip().rstrip(".").strip()
         if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
             s = s[2:-2]
-    return _WS.sub(" ", s).strip()
+    return repeating_decimals(_WS.sub(" ", s).strip())
 
 
 # ---------------------------------------------------------------- text wrappers, units, labels
@@ -72,11 +126,12 @@ def canonical_text(answer: str) -> str:
 _TEXT_WRAPPER = re.compile(
     r"\\(?:text|textrm|textnormal|mathrm|mbox|operatorname|textsf|mathsf)\s*\{([^{}]*)\}"
 )
-# multipliers are part of the value, not units: 5 million is not 5
-_SCALE = r"(?:hundred|thousand|million|billion|trillion|dozen|lakh|crore)s?(?![a-zA-Z])"
+# multipliers are part of the value, not units: 5 million is not 5; nor are the words
+# of a hedge: 5 \text{ or } \text{none} is no 5 in some unit
+_SCALE = r"(?:hundred|thousand|million|billion|trillion|dozen|lakh|crore|or|and)s?(?![a-zA-Z])"
 _UNIT_WORDS = (
     r"\\(?:text|textrm|textnormal|mathrm|mbox|rm)\s*\{"
-    rf"(?![^{{}}]*{_SCALE})\s*[^{{}}\d=]*[a-zA-Z][^{{}}\d=]*\}}"
+    rf"(?![^{{}}]*(?<![a-zA-Z]){_SCALE})\s*[^{{}}\d=]*[a-zA-Z][^{{}}\d=]*\}}"
 )
 _UNIT_POWER = r"(?:\s*\^\s*\{?-?\d\}?)?"
 _UNIT_TAIL = re.compile(
@@ -109,6 +164,8 @@ _LABEL = re.compile(
     r"^\s*(?:[a-zA-Z]{1,3}" + _SUBSCRIPT + r"|\\[a-zA-Z]+" + _SUBSCRIPT + r"|[a-zA-Z]\s*\([a-zA-Z]\))"
     r"\s*(?:=(?![=<>])|\\in(?![a-zA-Z]))\s*(?=\S)"
 )
+# nothing but words in text wrappers (no digit): a word answer, which takes no unit
+_WORDS_ONLY = re.compile(r"(?:\s*\\(?:text|textrm|textnormal|mathrm|mbox)\s*\{[^{}\d]*\})+\s*")
 _CHOICE = re.compile(r"^\(?\s*([A-Ea-e])\s*\)?$")
 
 
@@ -128,21 +185,35 @@ def strip_units(s: str) -> str:
     while prev != s:
         prev = s
         stripped = _ORDINAL.sub("", _UNIT_TAIL.sub("", s)).strip()
-        if stripped and re.search(r"[\d}\\]", stripped):
+        # a unit follows a value: what is left must be one, not a word (\text{east} \text{ units})
+        if stripped and re.search(r"[\d}\\]", stripped) and not _WORDS_ONLY.fullmatch(stripped):
             s = stripped
     return _CURRENCY_LEAD.sub("", s)
 
 
 def strip_label(s: str) -> str:
-    """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; leaves ``x \\le 5`` alone."""
+    """``x = 5`` -> ``5``; ``f(x) = 2x`` -> ``2x``; leaves ``x \\le 5`` alone, and a
+    tautology (``c = c``: no value, not a labelled one; stripped, it was the choice C)."""
     m = _LABEL.match(s)
     if m and "=" not in s[m.end() :]:
-        return s[m.end() :].strip()
+        value = s[m.end() :].strip()
+        label = re.sub(r"\s|=|\\in(?![a-zA-Z])", "", s[: m.end()])
+        return s if value.replace(" ", "") == label else value
     return s
 
 
 def normalize(answer: str) -> str:
-    """The canonical string of an answer, for the cheapest equality layer."""
+    """The canonical string of an answer, for the cheapest equality layer (memoised for
+    short texts)."""
+    return _normalize_memo(answer) if len(answer) <= MEMO_MAX_CHARS else _normalize(answer)
+
+
+@lru_cache(maxsize=16384)
+def _normalize_memo(answer: str) -> str:
+    return _normalize(answer)
+
+
+def _normalize(answer: str) -> str:
     s = canonical_text(answer)
     s = strip_units(s)
     s = unwrap_text(s)
@@ -195,8 +266,9 @@ _SLASH = re.compile(r"^([+-]?\d+)/(\d+)$")
 _TIMES_TEN = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:\\times|\\cdot|\*)10\^\{?([+-]?\d{1,4})\}?$")
 
 
+@lru_cache(maxsize=16384)
 def parse_number(normalized: str) -> tuple[Fraction, bool] | None:
-    """An exact number and whether it was written with decimals, or None.
+    """An exact number and whether it was written with decimals, or None (memoised).
 
     Covers integers (with thousands separators), decimals, scientific
     notation, ``\\frac{a}{b}``, ``a/b`` and ``a\\times10^{k}``.

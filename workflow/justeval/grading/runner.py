@@ -16,6 +16,8 @@ from .pool import get_pool
 log = logging.getLogger(__name__)
 
 STATUSES = ("match", "mismatch", "no_answer", "timeout", "error")
+# pairs handed to the workers at a time while the cheap layers go on (a pool batch)
+SUBMIT_CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Grader:
         answers: list[str | None] = []
         seen: set[tuple[str, str]] = set()
         remote: list[tuple[str, str]] = []
+        waiting: list[tuple[str, str]] = []  # remote pairs not handed over yet
         ids: list[int] = []
         pool = get_pool(self.name, self.jobs, self.timeout)
         try:
@@ -130,11 +133,15 @@ class Grader:
                 decided = quick_layers(*pair) if quick_layers else None
                 if decided is None:
                     remote.append(pair)
-                    ids.extend(pool.submit([pair]))
+                    waiting.append(pair)
+                    if len(waiting) >= SUBMIT_CHUNK:  # whole batches: one pipe write each, not one a pair
+                        ids.extend(pool.submit(waiting))
+                        waiting = []
                     continue
                 ok, layer = decided
                 self.memo[pair] = (ok, "match" if ok else "mismatch", layer)
                 stats.layer_seconds[layer] += time.perf_counter() - t
+            ids.extend(pool.submit(waiting) if waiting else [])
         except Exception:
             pool.collect(ids)  # leave the pool with nothing of ours in it
             raise

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from functools import lru_cache
 
 from . import latex
-from .normalize import canonical_text, strip_label, strip_units, unwrap_text
+from .normalize import MEMO_MAX_CHARS, canonical_text, strip_label, strip_units, unwrap_text
 
 MAX_ITEMS = 64
+MAX_GROUPING = 4  # brace groups around a whole answer that are read as grouping only
 OPEN = {"(": ")", "[": "]", "\\{": "\\}", "\\langle": "\\rangle"}
 
 _WORD = re.compile(r"[A-Za-z]{3,}")
@@ -30,6 +32,12 @@ _INEQUALITY = re.compile(r"\\le(?![a-zA-Z])|\\ge(?![a-zA-Z])|<=|>=|<|>")
 _EQUALS = re.compile(r"(?<![<>!\\])=(?!=)")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _SEPARATORS = re.compile(r",|;|\\text\{\s*(?:and|or)\s*\}|\\(?:quad|qquad)(?![a-zA-Z])|\s(?:and|or)\s")
+
+
+# text groups, and arithmetic written outside them (a hyphen between letters is a word's)
+_TEXT_GROUP = re.compile(r"\\(?:text|textrm|textnormal|mathrm|mbox|textbf|textit)\s*\{[^{}]*\}")
+_MATH_ON_WORDS = re.compile(r"[!^|*/+]|(?<![A-Za-z])-|-(?![A-Za-z])")
+_EMPTY_SET = {"\\emptyset", "\\varnothing", "\\O", "∅"}
 
 
 class Unreadable(ValueError):
@@ -105,12 +113,39 @@ def outer_brackets(s: str) -> tuple[str, str, str] | None:
 
 
 def read(text: str):
-    """The structured value of an answer (see the module docstring)."""
+    """The structured value of an answer (see the module docstring); memoised for
+    short texts (a gold is read once, not once per answer)."""
+    return _read_memo(text) if len(text) <= MEMO_MAX_CHARS else _read_text(text)
+
+
+@lru_cache(maxsize=16384)
+def _read_memo(text: str):
+    return _read_text(text)
+
+
+def _read_text(text: str):
     s = canonical_text(text)
     s = strip_units(s)
     if _THOUSANDS.match(s):
         s = s.replace(",", "")
     return _read(s, depth=0)
+
+
+def _ungrouped(s: str) -> str:
+    """``s`` without brace groups that span all of it (``{\\{1, 2\\}}``: grouping only),
+    a few deep (deeper nesting is left to the parser's depth limit)."""
+    for _ in range(MAX_GROUPING):
+        if not (s.startswith("{") and s.endswith("}")):
+            break
+        depth = 0
+        for pos, _tok, is_open in _bracket_tokens(s):
+            depth += 1 if is_open else -1
+            if depth == 0:
+                if pos != len(s) - 1:
+                    return s  # {1}+{2}: the first group closes before the end
+                break
+        s = s[1:-1].strip()
+    return s
 
 
 def _expr(s: str):
@@ -125,6 +160,8 @@ def _is_text(s: str) -> bool:
     plain = unwrap_text(s)
     if re.search(r"[\d\\^_=<>]", plain):
         return False
+    if _MATH_ON_WORDS.search(_TEXT_GROUP.sub(" ", s)):
+        return False  # -(\text{east}), (\text{Evelyn})!: arithmetic on words is no word answer
     words = [w for w in _WORD.findall(plain) if w not in _KNOWN_WORDS]
     return bool(words)
 
@@ -132,13 +169,15 @@ def _is_text(s: str) -> bool:
 def _read(s: str, depth: int):
     if depth > 8:
         raise Unreadable("nested too deeply")
-    s = strip_units(strip_label(s.strip()))
+    s = strip_units(strip_label(_ungrouped(s.strip())))
     if not s:
         return ("raw", "")
     if _is_text(s):
         words = re.sub(r"[^a-z0-9]+", " ", unwrap_text(s).lower()).split()
         return ("text", " ".join(words))
     s = unwrap_text(s) if "\\text" in s or "\\mbox" in s else s
+    if s in _EMPTY_SET:
+        return ("bag", ())
 
     if m := _MATRIX.match(s):
         rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip()]
@@ -356,27 +395,67 @@ def _exprs(value):
         yield from _exprs(value[2])
 
 
+@lru_cache(maxsize=64)
+def _envs(names: tuple[str, ...]) -> list[dict]:
+    return latex.random_envs(set(names))
+
+
+@lru_cache(maxsize=16384)
+def _evaluations(tree, names: tuple[str, ...]):
+    """The values of ``tree`` at the shared random points of the variables ``names``
+    (every variable of the comparison, so that both sides see the same points), or the
+    :class:`latex.TooLarge` it raised. Memoised: a gold is evaluated once, not once per
+    answer."""
+    try:
+        if not latex.free_vars(tree):
+            return (latex.evaluate(tree),) * len(latex.SAMPLE_RANGES)  # the same at every point
+        return tuple(latex.evaluate(tree, env) for env in _envs(names))
+    except latex.TooLarge as exc:
+        return exc.with_traceback(None)
+
+
+def _sizes_differ(huge: latex.Huge, values) -> bool:
+    """Whether computed values are all provably smaller than a :class:`latex.Huge` one."""
+    if isinstance(values, Exception):
+        return False
+    return all(latex.finite(v) and latex.log2_bounds(v)[1] < huge.log2 - 1 for v in values)
+
+
 class Comparer:
-    """Compares a gold value with answer values; evaluations are cached per tree."""
+    """Compares a gold value with answer values (evaluations memoised, see :func:`_evaluations`)."""
 
     def __init__(self, gold, answer, rel_tol: float):
         self.rel_tol = rel_tol
         names: set[str] = set()
         for tree in itertools.chain(_exprs(gold), _exprs(answer)):
             names |= latex.free_vars(tree)
-        self.envs = latex.random_envs(names)
-        self.cache: dict[tuple, list] = {}
+        self.names = tuple(sorted(names))
+
+    def outcome(self, tree):
+        """The values of ``tree`` at the random points, or the exception it raised."""
+        return _evaluations(tree, self.names)
 
     def values(self, tree):
-        if tree not in self.cache:
-            self.cache[tree] = [latex.evaluate(tree, env) for env in self.envs]
-        return self.cache[tree]
+        outcome = self.outcome(tree)
+        if isinstance(outcome, Exception):
+            raise outcome.with_traceback(None)
+        return outcome
 
     def expr_equal(self, g, a) -> bool:
         gt, at = g[1], a[1]
         if latex.symbols(gt) or latex.symbols(at):
             return gt == at  # opaque symbols (52_8) only equal themselves
-        gv, av = self.values(gt), self.values(at)
+        gv, av = self.outcome(gt), self.outcome(at)
+        for outcome in (gv, av):
+            if isinstance(outcome, latex.Undefined) and outcome.constant:
+                return False  # an undefined value (\frac{1}{0}, \cot 0, x + \cot 0) equals nothing
+        if isinstance(gv, latex.Huge) and _sizes_differ(gv, av):
+            return False  # (10^9)! against anything computable: decided by size
+        if isinstance(av, latex.Huge) and _sizes_differ(av, gv):
+            return False
+        for outcome in (gv, av):
+            if isinstance(outcome, Exception):
+                raise outcome.with_traceback(None)
         exact_int_gold = all(isinstance(v, latex.Fraction) and v.denominator == 1 for v in gv)
         loose = (latex.has_float(gt) or latex.has_float(at)) and not exact_int_gold
         tol = self.rel_tol if loose else None
