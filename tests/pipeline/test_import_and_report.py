@@ -102,7 +102,7 @@ def test_variant_report_states_agreement_and_lists_disagreements(run):
         "`harness` agrees with the primary grading on 799 of 800 samples (99.88 %); 1 verdicts differ."
         in text
     )
-    assert re.search(r"\| qwen25-math \| MATH-COT-100 \| harness \| MATH-COT-100-72 #7 \| `10000` \|", text)
+    assert re.search(r"\| qwen25-math \| MATH-COT-100 \| harness \| MATH-COT-100-72 #7 \| 10000 \|", text)
     variants = pd.read_csv(workdir / "results" / "tables" / "variants.csv")
     # only the Qwen import carries verdicts of its own
     assert variants[["model", "samples", "verdicts_differ", "only_primary_correct"]].values.tolist() == [
@@ -307,7 +307,7 @@ def test_samples_needed_against_the_formula(run):
     needed = next(m for m in range(1, 10_000) if halfwidth * (n / m) ** 0.5 <= 1.0)
     table = pd.read_csv(workdir / "results" / "tables" / "samples_needed.csv")
     row = table[(table["model"] == "qwen25-math") & (table["variant"] == "main")].iloc[0]
-    assert row["sampling_halfwidth"] == pytest.approx(halfwidth, rel=1e-9)
+    assert row["sampling_halfwidth"] == pytest.approx(halfwidth, abs=5e-5)  # the CSV has 4 decimals
     assert int(row["n_for_target"]) == needed
 
 
