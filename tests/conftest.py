@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -22,6 +23,8 @@ BENCHMARKS = SHARED / "benchmarks"
 sys.path.insert(0, str(ROOT / "workflow"))
 
 from justeval.engine.tiny import build_tiny_model  # noqa: E402
+from justeval.io.parquet import write_parquet  # noqa: E402
+from justeval.io.schemas import VERDICTS  # noqa: E402
 from justeval.sources.benchmarks import prepare, problem_texts  # noqa: E402
 
 # the nine benchmarks of ../shared/benchmarks, in JustRL's order
@@ -165,3 +168,30 @@ def planned_jobs(workdir: Path, configfiles: list[Path], *args: str, env=None) -
         counts[m.group(1)] = int(m.group(2))
     counts.pop("total", None)
     return counts
+
+
+# ---------------------------------------------------------------- verdict files for the analyses
+
+
+def verdict_frame(correct: dict[str, list[bool]]) -> pd.DataFrame:
+    """A verdicts frame: problem -> its samples' verdicts (read as correct by every grader)."""
+    rows = [
+        {
+            "problem_id": pid, "sample_idx": k, "seed": k, "extracted_answer": "1",
+            "rule_correct": ok, "status": "match" if ok else "mismatch", "layer": "provided",
+            "sent_to_verifier": False, "verifier_verdict": None, "verifier_output": None,
+            "input_truncated": False, "correct": ok, "completion_tokens": 10,
+            "finish_reason": "stop", "response_chars": 10,
+        }
+        for pid, samples in correct.items()
+        for k, ok in enumerate(samples)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=VERDICTS.names)
+
+
+def write_verdicts(folder, model, bench, correct, variant="main") -> str:
+    path = folder / model / bench / variant / "verdicts.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    identity = {"model": model, "benchmark": bench, "variant": variant}
+    write_parquet(verdict_frame(correct), path, VERDICTS, {"identity": identity})
+    return str(path)

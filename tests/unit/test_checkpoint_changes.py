@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SHARED
+from conftest import SHARED, write_verdicts
 from justeval.analysis.checkpoints import (
     bh_adjust,
     fisher_exact,
@@ -34,8 +34,6 @@ from justeval.analysis.checkpoints import (
     split_seed,
 )
 from justeval.command import add_arguments, call
-from justeval.io.parquet import write_parquet
-from justeval.io.schemas import VERDICTS
 from justeval.stages import checkpoint_changes as stage
 
 QWEN = SHARED / "real-outputs" / "qwen25-math_math-cot-100.jsonl"
@@ -220,29 +218,6 @@ def test_random_halves_are_halves():
 
 
 # ---------------------------------------------------------------- the stage on real data
-
-
-def verdict_frame(correct: dict[str, list[bool]]) -> pd.DataFrame:
-    rows = [
-        {
-            "problem_id": pid, "sample_idx": k, "seed": k, "extracted_answer": "1",
-            "rule_correct": ok, "status": "match" if ok else "mismatch", "layer": "provided",
-            "sent_to_verifier": False, "verifier_verdict": None, "verifier_output": None,
-            "input_truncated": False, "correct": ok, "completion_tokens": 10,
-            "finish_reason": "stop", "response_chars": 10,
-        }
-        for pid, samples in correct.items()
-        for k, ok in enumerate(samples)
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=VERDICTS.names)
-
-
-def write_verdicts(folder, model, bench, correct, variant="main") -> str:
-    path = folder / model / bench / variant / "verdicts.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    identity = {"model": model, "benchmark": bench, "variant": variant}
-    write_parquet(verdict_frame(correct), path, VERDICTS, {"identity": identity})
-    return str(path)
 
 
 def qwen_run() -> dict[str, dict[str, list[bool]]]:

@@ -20,40 +20,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SHARED
+from conftest import SHARED, verdict_frame, write_verdicts
 from justeval.analysis.coverage import pair_coverage, problem_counts, resample_indices
 from justeval.command import add_arguments, call
-from justeval.io.parquet import DataError, write_parquet
-from justeval.io.schemas import VERDICTS
+from justeval.io.parquet import DataError
+from justeval.metrics.figures import save_figure
 from justeval.metrics.scores import pass_at_k
 from justeval.stages import coverage as stage
 
 QWEN = SHARED / "real-outputs" / "qwen25-math_math-cot-100.jsonl"
 SATURN = SHARED / "real-outputs" / "saturn-r1-distill"
-
-
-def verdict_frame(correct: dict[str, list[bool]]) -> pd.DataFrame:
-    """A verdicts frame: problem -> its samples' verdicts."""
-    rows = [
-        {
-            "problem_id": pid, "sample_idx": k, "seed": k, "extracted_answer": "1",
-            "rule_correct": ok, "status": "match" if ok else "mismatch", "layer": "provided",
-            "sent_to_verifier": False, "verifier_verdict": None, "verifier_output": None,
-            "input_truncated": False, "correct": ok, "completion_tokens": 10,
-            "finish_reason": "stop", "response_chars": 10,
-        }
-        for pid, samples in correct.items()
-        for k, ok in enumerate(samples)
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=VERDICTS.names)
-
-
-def write_verdicts(folder, model, bench, correct, variant="main") -> str:
-    path = folder / model / bench / variant / "verdicts.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    identity = {"model": model, "benchmark": bench, "variant": variant}
-    write_parquet(verdict_frame(correct), path, VERDICTS, {"identity": identity})
-    return str(path)
 
 
 def qwen_models() -> tuple[dict, dict, dict]:
@@ -288,8 +264,8 @@ def test_the_plot_shows_both_curves_their_bands_and_the_crossover(qwen, tmp_path
     plt.close(fig)
     # the same data give the same files
     one, two = tmp_path / "a" / "MATH.svg", tmp_path / "b" / "MATH.svg"
-    stage._save_and_close(stage.coverage_figure(results, "MATH"), [str(one)])
-    stage._save_and_close(stage.coverage_figure(results, "MATH"), [str(two)])
+    save_figure(stage.coverage_figure(results, "MATH"), [str(one)])
+    save_figure(stage.coverage_figure(results, "MATH"), [str(two)])
     assert one.read_bytes() == two.read_bytes()
 
 

@@ -59,6 +59,15 @@ def md_block(text, info: str = "text") -> str:
     return f"{fence}{info}\n{text}\n{fence}\n"
 
 
+def rounded(frame: pd.DataFrame, decimals: int = 4) -> pd.DataFrame:
+    """A table for a CSV: floats to ``decimals`` places; counts stay integers."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype.kind == "f":
+            out[column] = out[column].round(decimals)
+    return out
+
+
 def markdown(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table (numbers with two decimals; text escaped by
     :func:`md_cell`, so nothing in it breaks the table or becomes markup)."""

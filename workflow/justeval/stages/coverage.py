@@ -14,7 +14,8 @@ import pandas as pd
 
 from justeval.analysis.coverage import Coverage, load_primary_verdicts, pair_coverage
 from justeval.command import Arg, command, layout
-from justeval.io.parquet import DataError, atomic_path, write_text_atomic
+from justeval.io.parquet import DataError, write_text_atomic
+from justeval.metrics.figures import pyplot, save_figure
 from justeval.metrics.formatting import checkpoint_runs, markdown, md_cell
 from justeval.metrics.scores import pass_at_k
 
@@ -228,22 +229,12 @@ def _by_pair(results) -> dict[tuple[str, str], list[tuple[str, Coverage]]]:
 # ---------------------------------------------------------------- plots
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"svg.hashsalt": "justeval", "font.size": 9})
-    return plt
-
-
 def coverage_figure(results: list[tuple[str, str, str, Coverage]], benchmark: str):
     """One panel per pair on ``benchmark``: both pass@k curves (%) with their 95 % bands,
     k on a log2 axis (N = 1: one point each, with error bars), the crossover k* (a dashed
     line, gid ``crossover``) and its interval (a grey span, to N when its upper end is
     "none up to N") where the base catches up from below."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.ticker import NullLocator
 
     mine = [(base, model, c) for base, model, bench, c in results if bench == benchmark]
@@ -301,19 +292,6 @@ def coverage_figure(results: list[tuple[str, str, str, Coverage]], benchmark: st
     return fig
 
 
-def _save_and_close(fig, outputs: list[str]) -> None:
-    import matplotlib.pyplot as plt
-
-    try:
-        for path in outputs:
-            fmt = Path(path).suffix.lstrip(".")
-            metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
-    finally:
-        plt.close(fig)
-
-
 def plot_paths(paths: list[str], benchmarks) -> dict[str, list[str]]:
     """Image files by benchmark: each is ``<benchmark>.png`` or ``<benchmark>.svg``."""
     out: dict[str, list[str]] = {}
@@ -338,6 +316,6 @@ def coverage(
     write_text_atomic(markdown_out, coverage_markdown(results, settings))
     write_text_atomic(csv_out, coverage_frame(results).to_csv(index=False))
     for bench, outputs in plot_paths(plots, settings["benchmarks"]).items():
-        _save_and_close(coverage_figure(results, bench), outputs)
+        save_figure(coverage_figure(results, bench), outputs)
     for base, model, bench, c in results:
         log.info("coverage %s -> %s on %s: k* %s", base, model, bench, kstar_text(c))

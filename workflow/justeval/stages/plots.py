@@ -3,41 +3,17 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 
 from justeval.command import Arg, command, layout
 from justeval.io.identity import file_identity
-from justeval.io.parquet import atomic_path, read_parquet, read_shards
+from justeval.io.parquet import read_parquet, read_shards
 from justeval.io.schemas import VERDICTS
+from justeval.metrics.figures import pyplot, save_figure
 from justeval.metrics.formatting import checkpoint_runs
 from justeval.metrics.scores import lengths
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"svg.hashsalt": "justeval", "font.size": 9})
-    return plt
-
-
-def _save_and_close(fig, outputs: list[str]) -> None:
-    import matplotlib.pyplot as plt
-
-    try:
-        for path in outputs:
-            fmt = Path(path).suffix.lstrip(".")
-            # no dates or software stamps: the same data gives the same files
-            metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
-    finally:
-        plt.close(fig)
 
 
 def _finish(fig, ax, xlabel: str, ylabel: str, title: str, legend: bool):
@@ -61,7 +37,7 @@ def pass_at_k_series(frame: pd.DataFrame) -> dict[str, tuple[list[int], list[flo
 
 def pass_at_k_figure(metric_paths: list[str], benchmark: str, variant: str):
     """The pass@k curves of every model on one benchmark (a matplotlib figure)."""
-    plt = _pyplot()
+    plt = pyplot()
     frame = read_shards(metric_paths)
     frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
@@ -73,7 +49,7 @@ def pass_at_k_figure(metric_paths: list[str], benchmark: str, variant: str):
 
 
 def pass_at_k_plot(metric_paths: list[str], benchmark: str, outputs: list[str], variant: str) -> None:
-    _save_and_close(pass_at_k_figure(metric_paths, benchmark, variant), outputs)
+    save_figure(pass_at_k_figure(metric_paths, benchmark, variant), outputs)
 
 
 def _nan(value) -> bool:
@@ -82,7 +58,7 @@ def _nan(value) -> bool:
 
 def lengths_figure(verdict_paths: list[str], model: str):
     """Histograms of completion lengths, correct against incorrect, one panel per benchmark."""
-    plt = _pyplot()
+    plt = pyplot()
     frames = {file_identity(p)["benchmark"]: read_parquet(p, VERDICTS) for p in verdict_paths}
     n = max(1, len(frames))
     cols = min(3, n)
@@ -108,12 +84,12 @@ def lengths_figure(verdict_paths: list[str], model: str):
 
 
 def lengths_plot(verdict_paths: list[str], model: str, outputs: list[str]) -> None:
-    _save_and_close(lengths_figure(verdict_paths, model), outputs)
+    save_figure(lengths_figure(verdict_paths, model), outputs)
 
 
 def steps_figure(metric_paths: list[str], benchmark: str, models: dict, variant: str):
     """mean@N against training step with its 95 % sampling interval, one line per run."""
-    plt = _pyplot()
+    plt = pyplot()
     frame = read_shards(metric_paths)
     frame = frame[(frame["benchmark"] == benchmark) & (frame["variant"] == variant)]
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
@@ -137,7 +113,7 @@ def steps_figure(metric_paths: list[str], benchmark: str, models: dict, variant:
 def steps_plot(
     metric_paths: list[str], benchmark: str, models: dict, outputs: list[str], variant: str
 ) -> None:
-    _save_and_close(steps_figure(metric_paths, benchmark, models, variant), outputs)
+    save_figure(steps_figure(metric_paths, benchmark, models, variant), outputs)
 
 
 PLOTS = ("pass-at-k", "lengths", "steps")

@@ -30,7 +30,7 @@ from justeval.command import Arg, command
 from justeval.io.identity import file_identity
 from justeval.io.parquet import DataError, read_parquet, write_text_atomic
 from justeval.io.schemas import VERDICTS
-from justeval.metrics.formatting import markdown, md_cell
+from justeval.metrics.formatting import markdown, md_cell, rounded
 from justeval.metrics.scores import Z95, bootstrap_mean_interval, sampling_se
 
 log = logging.getLogger(__name__)
@@ -248,15 +248,6 @@ def page(frame: pd.DataFrame, settings: dict) -> str:
     return "\n".join(text)
 
 
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """Floats to 4 decimals; counts stay integers (missing ones empty)."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype.kind == "f":
-            out[column] = out[column].round(4)
-    return out
-
-
 @command("samples-needed", "how many samples each benchmark needs, and when the problem set is the limit")
 def samples_needed(
     *,
@@ -272,6 +263,6 @@ def samples_needed(
     csv_out: Annotated[str, Arg("the table (.csv)", flag="--csv")],
 ) -> None:
     frame = samples_table(list(verdicts), settings)
-    write_text_atomic(csv_out, _rounded(frame).to_csv(index=False))
+    write_text_atomic(csv_out, rounded(frame).to_csv(index=False))
     write_text_atomic(markdown_out, page(frame, settings))
     log.info("samples-needed: %d rows", len(frame))

@@ -27,7 +27,7 @@ from justeval.command import Arg, command
 from justeval.io.identity import file_identity
 from justeval.io.parquet import DataError, read_arrow, read_parquet, write_text_atomic
 from justeval.io.schemas import GENERATIONS, VERDICTS
-from justeval.metrics.formatting import markdown, md_block, md_cell
+from justeval.metrics.formatting import markdown, md_block, md_cell, rounded
 
 log = logging.getLogger(__name__)
 
@@ -147,15 +147,6 @@ def page(frame: pd.DataFrame, shown: list, settings: dict) -> str:
     return "\n".join(text)
 
 
-def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """Floats to 4 decimals; counts stay integers (missing ones empty)."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype.kind == "f":
-            out[column] = out[column].round(4)
-    return out
-
-
 @command("truncation", "samples cut by the length limit, classed as loops or open, with their accuracy")
 def truncation(
     *,
@@ -172,6 +163,6 @@ def truncation(
     csv_out: Annotated[str, Arg("the ledger (.csv)", flag="--csv")],
 ) -> None:
     frame, shown = ledger(list(verdicts), list(generations), settings)
-    write_text_atomic(csv_out, _rounded(frame).to_csv(index=False))
+    write_text_atomic(csv_out, rounded(frame).to_csv(index=False))
     write_text_atomic(markdown_out, page(frame, shown, settings))
     log.info("truncation: %d rows", len(frame))
