@@ -29,6 +29,7 @@ include: "workflow/rules/truncation.smk"
 include: "workflow/rules/samples_needed.smk"
 include: "workflow/rules/coverage.smk"
 include: "workflow/rules/checkpoint_changes.smk"
+include: "workflow/rules/budget.smk"
 # checks before any job (they need every rule's name), then what the run builds
 include: "workflow/rules/checks.smk"
 include: "workflow/rules/targets.smk"

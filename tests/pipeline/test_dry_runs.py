@@ -36,6 +36,9 @@ def test_default_protocol_job_counts(tmp_path):
         "overlap_accuracy": 1,
         "truncation": 1,
         "samples_needed": 1,
+        "budget_grade": 18,
+        "model_grade_budget": 18,
+        "budget_table": 1,
         "all": 1,
     }
 
@@ -76,6 +79,9 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
         "overlap_accuracy": 1,
         "truncation": 1,
         "samples_needed": 1,
+        "budget_grade": 2,
+        "model_grade_budget": 2,
+        "budget_table": 1,
         "all": 1,
     }
 

@@ -291,9 +291,14 @@ AFTER_VERDICTS = {
     "overlap_accuracy": 1,
     "truncation": 1,
     "samples_needed": 1,
+    # the budget curve (here the one budget max_tokens: nothing is cut, no engine loads):
+    # every (model, benchmark, variant), the verifier's pass where the variant has one
+    "budget_grade": 8,
+    "model_grade_budget": 4,
+    "budget_table": 1,
     "all": 1,
 }
-AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
+AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4, "budget_grade": 4}
 # the cost table reads every engine job's measurements: it follows generate and model_grade
 AFTER_GENERATE = {"rule_grade": 16, "model_grade": 8, **AFTER_VERDICTS, "cost": 1}
 AIME24_SHA256 = hashlib.sha256((BENCHMARKS / "AIME24" / "test.parquet").read_bytes()).hexdigest()
@@ -314,6 +319,9 @@ ONE_MODEL = {
     "overlap_accuracy": 1,
     "truncation": 1,
     "samples_needed": 1,
+    "budget_grade": 4,
+    "model_grade_budget": 2,
+    "budget_table": 1,
     "all": 1,
 }
 
@@ -385,6 +393,9 @@ CHANGES = {
             "overlap_accuracy": 1,
             "truncation": 1,
             "samples_needed": 1,
+            "budget_grade": 4,
+            "model_grade_budget": 2,
+            "budget_table": 1,
             "all": 1,
         },
     ),
@@ -402,6 +413,9 @@ CHANGES = {
             "overlap_accuracy": 1,
             "truncation": 1,
             "samples_needed": 1,
+            "budget_grade": 4,
+            "model_grade_budget": 4,
+            "budget_table": 1,
             "all": 1,
         },
     ),

@@ -102,6 +102,9 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
         "overlap_accuracy": 1,
         "truncation": 1,
         "samples_needed": 1,
+        "budget_grade": 1,
+        "model_grade_budget": 1,
+        "budget_table": 1,
         "all": 1,
     }
     calls, _ = _run(workdir, config, trace, "second")

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.pipeline
 
 LOCAL_RULES = {
     "download_model", "prepare_benchmark", "collect_scores", "table", "provenance", "cost", "overlap",
-    "overlap_accuracy", "samples_needed", "coverage", "checkpoint_changes", "all",
+    "overlap_accuracy", "samples_needed", "coverage", "checkpoint_changes", "budget_table", "all",
 }  # fmt: skip
 GPU_RULES = {"generate", "model_grade"}
 
@@ -116,7 +116,9 @@ def test_the_pipeline_runs_on_slurm_like_it_runs_locally(cluster, tmp_path, tiny
         twin = local_dir / path.relative_to(slurm_dir)
         assert path.read_bytes() == twin.read_bytes(), path
         compared += 1
-    assert compared == 7  # 2 generation shards, 2 rule-grade shards, verdicts, metrics, scores
+    # 2 generation shards, 2 rule-grade shards, verdicts, metrics, scores; the budget's grades,
+    # its 3 files of cut texts and the verifier's verdicts on them
+    assert compared == 12
     assert (slurm_dir / "results/tables/accuracy.csv").read_text() == (
         local_dir / "results/tables/accuracy.csv"
     ).read_text()

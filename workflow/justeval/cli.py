@@ -78,6 +78,8 @@ COMMANDS = {
     "samples-needed": "samples_needed",
     "coverage": "coverage",
     "checkpoint-changes": "checkpoint_changes",
+    "budget-grade": "budget",
+    "budget-table": "budget",
 }
 
 

@@ -159,7 +159,8 @@ def all_benchmarks(wildcards=None):
 
 
 def engine_stats(wildcards=None):
-    """What every engine job (generate, model_grade) of the run wrote about its engine."""
+    """What every engine job (generate, model_grade, the budget's model_grade) of the run
+    wrote about its engine."""
     out = []
     for m, b in PLAN.pairs():
         if PLAN.models[m].generates:
@@ -170,6 +171,8 @@ def engine_stats(wildcards=None):
                 out.append(
                     MODEL_GRADE_STATS_PATH.format(model=m, benchmark=b, variant=v)
                 )
+            if m in BUDGET_MODELS and PLAN.variants[v].verifier is not None:
+                out.append(BUDGET_STATS_PATH.format(model=m, benchmark=b, variant=v))
     return out
 
 
@@ -196,3 +199,25 @@ def coverage_verdicts(wildcards=None):
         for m, b in PLAN.pairs()
         if m in named
     ]
+
+
+def budget_grades(wildcards=None):
+    """Every budget-grade output of the run."""
+    return [
+        BUDGET_GRADES_PATH.format(model=m, benchmark=b, variant=v)
+        for m, b in PLAN.pairs()
+        if m in BUDGET_MODELS
+        for v in PLAN.model_variants(m)
+    ]
+
+
+def budget_verifier_verdicts(wildcards=None):
+    """The verifier's verdicts on the cut texts, where a variant has a verifier."""
+    return [
+        BUDGET_VERDICTS_PATH.format(model=m, benchmark=b, variant=v)
+        for m, b in PLAN.pairs()
+        if m in BUDGET_MODELS
+        for v in PLAN.model_variants(m)
+        if PLAN.variants[v].verifier is not None
+    ]
+

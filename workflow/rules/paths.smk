@@ -32,6 +32,16 @@ SAMPLES_NEEDED_PATH = "results/tables/samples_needed.{ext}"
 COVERAGE_PATH = "results/tables/coverage.{ext}"
 PLOT_COVERAGE_PATH = "results/plots/coverage/{benchmark}.{ext}"
 CHECKPOINT_CHANGES_PATH = "results/tables/checkpoint_changes.{ext}"
+# the budget curve: each sample cut at each budget and graded again, the cut texts the
+# rule grader rejects as a benchmark of their own for the verifier, and its verdicts
+BUDGET_GRADES_PATH = "results/{model}/{benchmark}/{variant}/budget/grades.parquet"
+BUDGET_CUT_PATH = "results/{model}/{benchmark}/{variant}/budget/cut-{part}.parquet"
+BUDGET_VERDICTS_PATH = "results/{model}/{benchmark}/{variant}/budget/verifier_verdicts.parquet"
+BUDGET_AUDIT_MD_PATH = "results/{model}/{benchmark}/{variant}/budget/verifier_audit.md"
+BUDGET_AUDIT_JSON_PATH = "results/{model}/{benchmark}/{variant}/budget/verifier_audit.json"
+BUDGET_STATS_PATH = "results/runtime/model_grade_budget/{model}/{benchmark}/{variant}.engine.json"
+BUDGET_TABLE_PATH = "results/tables/budget.{ext}"
+PLOT_BUDGET_PATH = "results/plots/budget/{benchmark}.{ext}"
 # An engine job's Snakemake benchmark file (.tsv: wall time, memory) and what its
 # engine spent (.engine.json), side by side: the cost table reads both.
 GENERATE_BENCHMARK_PATH = (
@@ -92,3 +102,6 @@ GRADED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if not v.p
 PROVIDED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if v.provided)
 STEP_PLOTS = any(m.step is not None for m in PLAN.models.values())
 COVERAGE_PAIRS = PLAN.coverage_pairs()
+BUDGET_MODELS = [m for m in PLAN.models if PLAN.budgets(m)]
+# variants whose verifier judges the budget's cut texts
+VERIFIED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if v.verifier is not None)

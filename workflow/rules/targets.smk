@@ -82,7 +82,8 @@ def final_targets():
 
 def analysis_targets():
     """The analyses of the samples drawn: truncation and samples needed always; coverage
-    where pairs are named (or a sweep gives one); checkpoint changes in a sweep."""
+    where pairs are named (or a sweep gives one); checkpoint changes in a sweep; the
+    budget curve where a model has budgets (`analysis.budgets: []` turns it off)."""
     out = expand(TRUNCATION_PATH, ext=["md", "csv"]) + expand(
         SAMPLES_NEEDED_PATH, ext=["md", "csv"]
     )
@@ -91,6 +92,9 @@ def analysis_targets():
         out += expand(PLOT_COVERAGE_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
     if STEP_PLOTS:
         out += expand(CHECKPOINT_CHANGES_PATH, ext=["md", "csv"])
+    if BUDGET_MODELS:
+        out += expand(BUDGET_TABLE_PATH, ext=["md", "csv"])
+        out += expand(PLOT_BUDGET_PATH, benchmark=PLAN.benchmarks, ext=PLOT_FORMATS)
     return out
 
 

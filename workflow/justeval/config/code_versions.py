@@ -59,6 +59,9 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "samples_needed": ("stages.samples_needed", ("stages.samples_needed", "analysis.samples", "metrics")),
     "coverage": ("stages.coverage", ("stages.coverage", "analysis.coverage", "metrics")),
+    # the budget curve: texts cut and graded again (budget-grade), the table (budget-table)
+    "budget_grade": ("stages.budget", ("stages.budget", "analysis.budget", "grading")),
+    "budget_table": ("stages.budget", ("stages.budget", "analysis.budget", "metrics")),
     "checkpoint_changes": (
         "stages.checkpoint_changes",
         # analysis.coverage: the primary variant's verdicts, read as both analyses read them
@@ -97,6 +100,8 @@ UNTRACKED: dict[str, dict[str, str]] = {
     "overlap": {
         "metrics": "imported by overlap-accuracy, the module's other command; the pairs use none of it",
     },
+    "budget_grade": {"metrics": "used by budget-table only"},
+    "budget_table": {"grading": "the cut texts are graded by budget-grade, an input"},
     "overlap_accuracy": {
         module: "the pairs and their classes are an input (the overlap rule's pairs file)"
         for module in ("analysis", "sources.training_sets", "grading")

@@ -34,7 +34,14 @@ class RuleParams:
         self.versions["cost"] = code_version("cost", package_dir)
         self.versions["overlap"] = code_version("overlap", package_dir)
         self.versions["overlap_accuracy"] = code_version("overlap_accuracy", package_dir)
-        for stage in ("truncation", "samples_needed", "coverage", "checkpoint_changes"):
+        for stage in (
+            "truncation",
+            "samples_needed",
+            "coverage",
+            "checkpoint_changes",
+            "budget_grade",
+            "budget_table",
+        ):
             self.versions[stage] = code_version(stage, package_dir)
 
     # ---------------------------------------------------------------- models and benchmarks
@@ -239,6 +246,30 @@ class RuleParams:
 
     def checkpoint_changes(self, wildcards=None) -> str:
         return self._analysis("checkpoint_changes", ("fdr", "selection_splits"))
+
+    def budget_grade(self, wildcards) -> str:
+        """One model, benchmark and variant's budget curve: its budgets, the variant's rule
+        grader (none for provided verdicts), whether its verifier judges the cut texts."""
+        v = self.plan.variants[wildcards.variant]
+        rule = (
+            {"grader": v.rule_grade["grader"], "timeout": v.rule_grade["timeout"]} if v.rule_grade else None
+        )
+        return canonical_json(
+            {
+                "budgets": self.plan.budgets(wildcards.model),
+                "rule_grade": rule,
+                "verifier": bool(v.model_grade["enabled"]),
+                "version": self.versions["budget_grade"],
+            }
+        )
+
+    def budget_tokenizer(self, wildcards) -> str:
+        """An import's tokenizer (it has no model folder); '' where the manifest has one."""
+        spec = self.plan.models[wildcards.model]
+        return (spec.imported or {}).get("tokenizer") or ""
+
+    def budget_table(self, wildcards=None) -> str:
+        return self._analysis("budget_table", ())
 
     def primary_variant(self, wildcards=None) -> str:
         """Settings of the plots that show only the primary grading variant."""

@@ -128,6 +128,27 @@ class Plan:
                 runs.setdefault(spec.run or "run", []).append((spec.step, model))
         return [(min(points)[1], max(points)[1]) for points in runs.values() if len(points) > 1]
 
+    def budgets(self, model: str) -> list[int]:
+        """The token budgets of a model's budget curve: `analysis.budgets` up to its
+        max_tokens (an import: as given), or by default powers of two from 1,024 below its
+        max_tokens and max_tokens itself. Empty: no budget curve."""
+        given = self.config["analysis"]["budgets"]
+        spec = self.models[model]
+        max_tokens = (
+            None
+            if spec.source == "import"
+            else ((spec.generation or {}).get("max_tokens") or self.config["generation"]["max_tokens"])
+        )
+        if given is not None:
+            return sorted({b for b in given if max_tokens is None or b <= max_tokens})
+        if max_tokens is None:
+            return []
+        out, b = [], 1024
+        while b < max_tokens:
+            out.append(b)
+            b *= 2
+        return [*out, max_tokens]
+
     def pass_k(self, benchmark: str) -> list[int]:
         return pass_k_values(self.config["aggregate"]["pass_k"], self.benchmarks[benchmark].n_samples)
 
