@@ -48,6 +48,8 @@ def e2e_config(tiny_models, hub_cache) -> dict:
         "verifiers": [{"name": "always-a", "path": str(tiny_models["always_a"])}],
         "model_grade": {"verifier": "always-a", "max_tokens": 1},
         "grading_variants": [{"name": "main"}, {"name": "rules", "model_grade": {"enabled": False}}],
+        # the budget curve is tested on a sweep (tests/pipeline/test_sweep.py), where it cuts
+        "analysis": {"budgets": []},
     }
 
 
@@ -291,14 +293,9 @@ AFTER_VERDICTS = {
     "overlap_accuracy": 1,
     "truncation": 1,
     "samples_needed": 1,
-    # the budget curve (here the one budget max_tokens: nothing is cut, no engine loads):
-    # every (model, benchmark, variant), the verifier's pass where the variant has one
-    "budget_grade": 8,
-    "model_grade_budget": 4,
-    "budget_table": 1,
     "all": 1,
 }
-AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4, "budget_grade": 4}
+AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
 # the cost table reads every engine job's measurements: it follows generate and model_grade
 AFTER_GENERATE = {"rule_grade": 16, "model_grade": 8, **AFTER_VERDICTS, "cost": 1}
 AIME24_SHA256 = hashlib.sha256((BENCHMARKS / "AIME24" / "test.parquet").read_bytes()).hexdigest()
@@ -319,9 +316,6 @@ ONE_MODEL = {
     "overlap_accuracy": 1,
     "truncation": 1,
     "samples_needed": 1,
-    "budget_grade": 4,
-    "model_grade_budget": 2,
-    "budget_table": 1,
     "all": 1,
 }
 
@@ -393,9 +387,6 @@ CHANGES = {
             "overlap_accuracy": 1,
             "truncation": 1,
             "samples_needed": 1,
-            "budget_grade": 4,
-            "model_grade_budget": 2,
-            "budget_table": 1,
             "all": 1,
         },
     ),
@@ -413,9 +404,6 @@ CHANGES = {
             "overlap_accuracy": 1,
             "truncation": 1,
             "samples_needed": 1,
-            "budget_grade": 4,
-            "model_grade_budget": 4,
-            "budget_table": 1,
             "all": 1,
         },
     ),
@@ -424,7 +412,7 @@ CHANGES = {
 
 # an analysis setting reruns its own rule only
 CHANGES["samples-needed target"] = (
-    lambda c: c.update(analysis={"target_halfwidth": 0.5}),
+    lambda c: c["analysis"].update(target_halfwidth=0.5),
     {"samples_needed": 1, "all": 1},
 )
 CHANGES["loop definition"] = (

@@ -107,6 +107,7 @@ def run(tmp_path_factory):
         "models": [{"name": "hostile-model", "import": {"format": "justrl", "files": {BENCH: str(source)}}}],
         "benchmarks": [{"name": BENCH, "n_samples": 2, "source": str(source)}],
         "model_grade": {"enabled": False},
+        "analysis": {"budgets": []},  # the budget curve: tests/pipeline/test_sweep.py
         "grading_variants": [{"name": "main"}, {"name": "jr", "rule_grade": {"grader": "justrl"}}],
         "overlap": {
             "train": [{"name": "same", "path": str(source), "column": "prompt", "answer_column": "answer"}]

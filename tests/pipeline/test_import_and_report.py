@@ -65,7 +65,7 @@ def run(tmp_path_factory):
             ],
             "model_grade": {"enabled": False},
             "grading_variants": [{"name": "main"}, {"name": "harness", "provided": True}],
-            "analysis": {"coverage": [{"base": "r1-distill-1.5b", "model": "saturn-1.5b"}]},
+            "analysis": {"coverage": [{"base": "r1-distill-1.5b", "model": "saturn-1.5b"}], "budgets": []},
         },
     )
     run_snakemake(workdir, "--cores", "2", configfiles=[configfile])

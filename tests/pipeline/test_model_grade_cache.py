@@ -48,6 +48,7 @@ def setup(tmp_path_factory, tiny_models):
             {"name": "random", "path": str(tiny_models["random"])},
         ],
         "model_grade": {"verifier": "always-a", "max_tokens": 1, "cache": str(root / "verifier-cache")},
+        "analysis": {"budgets": []},  # the budget curve: tests/pipeline/test_sweep.py
     }
     return workdir, config, root
 
@@ -102,9 +103,6 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
         "overlap_accuracy": 1,
         "truncation": 1,
         "samples_needed": 1,
-        "budget_grade": 1,
-        "model_grade_budget": 1,
-        "budget_table": 1,
         "all": 1,
     }
     calls, _ = _run(workdir, config, trace, "second")

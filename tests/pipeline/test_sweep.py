@@ -52,6 +52,7 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
         "generation": {"max_tokens": 16},
         "model_grade": {"enabled": False},
         "aggregate": {"bootstrap_samples": 4000},
+        "analysis": {"budgets": [2, 8, 16]},
     }
     configfile = write_config(workdir / "c.yaml", config)
     trace = tmp_path / "trace.jsonl"
@@ -135,6 +136,21 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
     row = changes[(changes["section"] == "change") & (changes["problem_id"] == "AIME24-1")].iloc[0]
     assert row["p_value"] == pytest.approx(2 * math.comb(2, 2) * math.comb(2, 0) / math.comb(4, 2))
     assert not row["significant"]  # 1/3 cannot be told from noise with 2 samples
+
+    # the budget curve: every sample ran to the limit of 16 tokens (finished by no budget),
+    # so at 2 and 8 tokens each of the 6 samples of a checkpoint is cut and graded again;
+    # step 0 (random weights) is wrong at every budget, steps 100 and 200 answer \boxed{113}
+    # from their first token (one token of their tokenizer): AIME24-1 right at every budget
+    budget = pd.read_csv(workdir / "results" / "tables" / "budget.csv")
+    rows = budget.set_index(["model", "budget"])
+    for model, expected in (("r7-step0", 0.0), ("r7-step100", 100 / 3), ("r7-step200", 100 / 3)):
+        for b in (2, 8, 16):
+            assert rows.loc[(model, b), "mean_at_n"] == pytest.approx(expected, abs=1e-4), (model, b)
+            assert rows.loc[(model, b), "cut"] == (6 if b < 16 else 0)
+            assert rows.loc[(model, b), "finished_pct"] == 0
+    # an analysis setting reruns only its rule(s): the budgets, the budget curve's
+    changed = write_config(workdir / "budgets.yaml", {**config, "analysis": {"budgets": [4, 16]}})
+    assert planned_jobs(workdir, [changed]) == {"budget_grade": 3, "budget_table": 1, "all": 1}
 
 
 def test_an_unmerged_trainer_checkpoint_stops_the_run_before_it_starts(tmp_path, tiny_models):
