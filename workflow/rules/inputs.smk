@@ -220,4 +220,3 @@ def budget_verifier_verdicts(wildcards=None):
         for v in PLAN.model_variants(m)
         if PLAN.variants[v].verifier is not None
     ]
-

@@ -90,4 +90,3 @@ rule model_grade_budget:
         " --cache-dir {resources.cache:q} --output {output.verdicts:q}"
         " --audit-md {output.audit_md:q} --audit-json {output.audit_json:q}"
         " --engine-stats {output.engine_stats:q} --log {log:q}"
-

@@ -36,10 +36,16 @@ CHECKPOINT_CHANGES_PATH = "results/tables/checkpoint_changes.{ext}"
 # rule grader rejects as a benchmark of their own for the verifier, and its verdicts
 BUDGET_GRADES_PATH = "results/{model}/{benchmark}/{variant}/budget/grades.parquet"
 BUDGET_CUT_PATH = "results/{model}/{benchmark}/{variant}/budget/cut-{part}.parquet"
-BUDGET_VERDICTS_PATH = "results/{model}/{benchmark}/{variant}/budget/verifier_verdicts.parquet"
+BUDGET_VERDICTS_PATH = (
+    "results/{model}/{benchmark}/{variant}/budget/verifier_verdicts.parquet"
+)
 BUDGET_AUDIT_MD_PATH = "results/{model}/{benchmark}/{variant}/budget/verifier_audit.md"
-BUDGET_AUDIT_JSON_PATH = "results/{model}/{benchmark}/{variant}/budget/verifier_audit.json"
-BUDGET_STATS_PATH = "results/runtime/model_grade_budget/{model}/{benchmark}/{variant}.engine.json"
+BUDGET_AUDIT_JSON_PATH = (
+    "results/{model}/{benchmark}/{variant}/budget/verifier_audit.json"
+)
+BUDGET_STATS_PATH = (
+    "results/runtime/model_grade_budget/{model}/{benchmark}/{variant}.engine.json"
+)
 BUDGET_TABLE_PATH = "results/tables/budget.{ext}"
 PLOT_BUDGET_PATH = "results/plots/budget/{benchmark}.{ext}"
 # An engine job's Snakemake benchmark file (.tsv: wall time, memory) and what its
@@ -104,4 +110,6 @@ STEP_PLOTS = any(m.step is not None for m in PLAN.models.values())
 COVERAGE_PAIRS = PLAN.coverage_pairs()
 BUDGET_MODELS = [m for m in PLAN.models if PLAN.budgets(m)]
 # variants whose verifier judges the budget's cut texts
-VERIFIED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if v.verifier is not None)
+VERIFIED_VARIANTS = _alternation(
+    v.name for v in PLAN.variants.values() if v.verifier is not None
+)
