@@ -416,7 +416,7 @@ CHANGES["samples-needed target"] = (
     {"samples_needed": 1, "all": 1},
 )
 CHANGES["loop definition"] = (
-    lambda c: c.update(analysis={"loop_min_repeats": 5}),
+    lambda c: c["analysis"].update(loop_min_repeats=5),
     {"truncation": 1, "all": 1},
 )
 
