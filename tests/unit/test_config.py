@@ -107,7 +107,7 @@ def _semantic_error(mutate) -> str:
     with pytest.raises(ConfigError) as err, tempfile.TemporaryDirectory() as weights_cache:
         plan = build_plan(with_defaults(config), ROOT)
         check_before_jobs(
-            plan, {"generate"}, "data/benchmarks/{benchmark}.parquet", weights_cache, weights_cache
+            plan, {"generate"}, "data/benchmarks/{benchmark}.parquet", weights_cache, weights_cache, "v"
         )
     return str(err.value)
 

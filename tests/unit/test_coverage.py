@@ -24,7 +24,7 @@ from conftest import SHARED, verdict_frame, write_verdicts
 from justeval.analysis.coverage import pair_coverage, problem_counts, resample_indices
 from justeval.command import add_arguments, call
 from justeval.io.parquet import DataError
-from justeval.metrics.figures import save_figure
+from justeval.metrics.figures import plots_by_benchmark, save_figure
 from justeval.metrics.scores import pass_at_k
 from justeval.stages import coverage as stage
 
@@ -300,7 +300,7 @@ def test_no_pair_writes_a_page_that_says_so(tmp_path):
     assert table.empty and list(table.columns) == stage.COLUMNS
     assert "No pair to compare" in (tmp_path / "c.md").read_text()
     with pytest.raises(DataError, match="coverage plot"):
-        stage.plot_paths([str(tmp_path / "Other.png")], {"MATH": 2})
+        plots_by_benchmark([str(tmp_path / "Other.png")], "coverage", {"MATH": 2})
 
 
 def test_one_sample_per_problem_plots_its_points_with_error_bars(qwen):

@@ -12,6 +12,7 @@ try:
         BENCHMARK_PATH,
         WEIGHTS_CACHE_DIR,
         BENCHMARK_CACHE_DIR,
+        PARAMS.versions["prepare_benchmark"],
     ):
         print(f"justeval: {_line}", file=sys.stderr)
 except ConfigError as error:

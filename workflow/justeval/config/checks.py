@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from justeval.config.code_versions import code_version
 from justeval.config.plan import Plan
 from justeval.config.schema import ConfigError, check_writable
 from justeval.sources.locations import BenchmarkError, check_pin
@@ -22,6 +21,7 @@ def check_before_jobs(
     prepared_benchmark: str,
     weights_cache_dir: str | Path,
     benchmark_cache_dir: str | Path,
+    prepare_version: str,
 ) -> list[str]:
     """Check everything a run needs before its first job (raises ConfigError).
 
@@ -34,7 +34,8 @@ def check_before_jobs(
       reruns when those change, not when the file is touched or changed beyond `limit`);
     - sweep checkpoints still being written wait for a later call (said).
 
-    ``prepared_benchmark`` is the path template of a prepared benchmark (``{benchmark}``).
+    ``prepared_benchmark`` is the path template of a prepared benchmark (``{benchmark}``);
+    ``prepare_version`` the code version of prepare_benchmark (PARAMS has it).
     Returns the lines to print on stderr.
     """
     config = plan.config
@@ -50,7 +51,7 @@ def check_before_jobs(
             raise ConfigError(
                 f"config error: benchmarks[{i}].name: {name!r} is also a rule name; rename the benchmark"
             )
-    plan.fingerprint_benchmarks(benchmark_cache_dir, code_version("prepare_benchmark"))
+    plan.fingerprint_benchmarks(benchmark_cache_dir, prepare_version)
     notes = [
         f"model {model}: {', '.join(files[:5])} changed in place since the last run; "
         "its manifest and generations are redone"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from justeval.io.parquet import atomic_path
+from justeval.io.parquet import DataError, atomic_path
 
 
 def pyplot():
@@ -33,3 +33,16 @@ def save_figure(fig, outputs: list[str]) -> None:
                 fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=metadata)
     finally:
         plt.close(fig)
+
+
+def plots_by_benchmark(paths: list[str], what: str, benchmarks=None) -> dict[str, list[str]]:
+    """Image files by benchmark: each is ``<folder>/<benchmark>.png`` or ``.svg`` (of one of
+    ``benchmarks``, where given); anything else is one error line naming the file."""
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        p = Path(path)
+        if p.suffix not in (".png", ".svg") or (benchmarks is not None and p.stem not in benchmarks):
+            of = " of a benchmark of the run" if benchmarks is not None else ""
+            raise DataError(f"{path}: a {what} plot is <benchmark>.png or .svg{of}")
+        out.setdefault(p.stem, []).append(path)
+    return out

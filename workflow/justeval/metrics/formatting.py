@@ -59,6 +59,15 @@ def md_block(text, info: str = "text") -> str:
     return f"{fence}{info}\n{text}\n{fence}\n"
 
 
+def row_order(names, seen) -> dict[str, int]:
+    """Position of each name in a table: the settings' order (``names``, any iterable or
+    None) first, then the order the others were ``seen``."""
+    order = {name: i for i, name in enumerate(names or [])}
+    for name in seen:
+        order.setdefault(name, len(order))
+    return order
+
+
 def rounded(frame: pd.DataFrame, decimals: int = 4) -> pd.DataFrame:
     """A table for a CSV: floats to ``decimals`` places; counts stay integers."""
     out = frame.copy()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -57,8 +56,8 @@ from justeval.io.parquet import (
     write_text_atomic,
 )
 from justeval.io.schemas import BENCHMARK, GENERATIONS, RULE_GRADES, VERDICTS
-from justeval.metrics.figures import pyplot, save_figure
-from justeval.metrics.formatting import markdown, md_cell, rounded
+from justeval.metrics.figures import plots_by_benchmark, pyplot, save_figure
+from justeval.metrics.formatting import markdown, md_cell, rounded, row_order
 from justeval.metrics.scores import Z95, sampling_se
 from justeval.sources.models import load_manifest
 
@@ -270,13 +269,6 @@ def _names(value) -> list[str]:
     return list(value or [])
 
 
-def _order(names, seen) -> dict[str, int]:
-    order = {name: i for i, name in enumerate(names)}
-    for name in seen:
-        order.setdefault(name, len(order))
-    return order
-
-
 def curve_rows(rows: pd.DataFrame, ident: dict, meta: dict, label: str) -> list[dict]:
     """The table's rows of one model, benchmark and variant: one per budget, and one per
     budget (or for the whole) that has no number, with the reason."""
@@ -343,9 +335,9 @@ def budget_frame(grades: list[str], verifier_verdicts: list[str], settings: dict
     stray = sorted(set(judged) - set(by_key))
     if stray:
         raise DataError(f"verifier verdicts of {stray[0]} but no budget file of it")
-    models = _order(_names(settings.get("models")), [k[0] for k in by_key])
-    benches = _order(_names(settings.get("benchmarks")), [k[1] for k in by_key])
-    variants = _order(_names(settings.get("variants")), [k[2] for k in by_key])
+    models = row_order(settings.get("models"), [k[0] for k in by_key])
+    benches = row_order(settings.get("benchmarks"), [k[1] for k in by_key])
+    variants = row_order(settings.get("variants"), [k[2] for k in by_key])
     out = []
     for key in sorted(by_key, key=lambda k: (models[k[0]], benches[k[1]], variants[k[2]])):
         path = by_key[key]
@@ -451,17 +443,6 @@ def budget_figure(frame: pd.DataFrame, benchmark: str, variant: str):
     return fig
 
 
-def plot_paths(paths: list[str]) -> dict[str, list[str]]:
-    """Image files by benchmark: each is ``<folder>/<benchmark>.png`` or ``.svg``."""
-    out: dict[str, list[str]] = {}
-    for path in paths:
-        p = Path(path)
-        if p.suffix not in (".png", ".svg"):
-            raise DataError(f"{path}: a budget plot is <benchmark>.png or .svg")
-        out.setdefault(p.stem, []).append(path)
-    return out
-
-
 @command("budget-table", "accuracy against the token budget: the table and a plot per benchmark")
 def budget_table(
     *,
@@ -483,7 +464,7 @@ def budget_table(
     write_text_atomic(csv_out, rounded(frame).to_csv(index=False))
     write_text_atomic(markdown_out, page(frame))
     primary = _names(settings["variants"])[0] if _names(settings["variants"]) else ""
-    for bench, outputs in plot_paths(list(plots)).items():
+    for bench, outputs in plots_by_benchmark(list(plots), "budget").items():
         save_figure(budget_figure(frame, bench, primary), outputs)
     numbers = frame["mean_at_n"].notna()
     log.info("budget: %d rows with a number, %d without", int(numbers.sum()), int((~numbers).sum()))

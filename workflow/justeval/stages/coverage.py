@@ -6,7 +6,6 @@ benchmark. The statistics are :mod:`justeval.analysis.coverage`'s."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -15,7 +14,7 @@ import pandas as pd
 from justeval.analysis.coverage import Coverage, load_primary_verdicts, pair_coverage
 from justeval.command import Arg, command, layout
 from justeval.io.parquet import DataError, write_text_atomic
-from justeval.metrics.figures import pyplot, save_figure
+from justeval.metrics.figures import plots_by_benchmark, pyplot, save_figure
 from justeval.metrics.formatting import checkpoint_runs, markdown, md_cell
 from justeval.metrics.scores import pass_at_k
 
@@ -292,17 +291,6 @@ def coverage_figure(results: list[tuple[str, str, str, Coverage]], benchmark: st
     return fig
 
 
-def plot_paths(paths: list[str], benchmarks) -> dict[str, list[str]]:
-    """Image files by benchmark: each is ``<benchmark>.png`` or ``<benchmark>.svg``."""
-    out: dict[str, list[str]] = {}
-    for path in paths:
-        p = Path(path)
-        if p.suffix not in (".png", ".svg") or p.stem not in benchmarks:
-            raise DataError(f"{path}: a coverage plot is <benchmark>.png or .svg of a benchmark of the run")
-        out.setdefault(p.stem, []).append(path)
-    return out
-
-
 @command("coverage", "pass@k up to N of pairs of models, the crossover k*, problems only one solves")
 def coverage(
     *,
@@ -315,7 +303,7 @@ def coverage(
     results = compute(load_primary_verdicts(verdicts, settings["variants"][0]), settings)
     write_text_atomic(markdown_out, coverage_markdown(results, settings))
     write_text_atomic(csv_out, coverage_frame(results).to_csv(index=False))
-    for bench, outputs in plot_paths(plots, settings["benchmarks"]).items():
+    for bench, outputs in plots_by_benchmark(plots, "coverage", settings["benchmarks"]).items():
         save_figure(coverage_figure(results, bench), outputs)
     for base, model, bench, c in results:
         log.info("coverage %s -> %s on %s: k* %s", base, model, bench, kstar_text(c))

@@ -30,7 +30,7 @@ from justeval.command import Arg, command
 from justeval.io.identity import file_identity
 from justeval.io.parquet import DataError, read_parquet, write_text_atomic
 from justeval.io.schemas import VERDICTS
-from justeval.metrics.formatting import markdown, md_cell, rounded
+from justeval.metrics.formatting import markdown, md_cell, rounded, row_order
 from justeval.metrics.scores import Z95, bootstrap_mean_interval, sampling_se
 
 log = logging.getLogger(__name__)
@@ -110,13 +110,6 @@ def pair_row(
     }
 
 
-def _order(names, seen) -> dict[str, int]:
-    order = {name: i for i, name in enumerate(names or [])}
-    for name in seen:
-        order.setdefault(name, len(order))
-    return order
-
-
 def samples_table(verdicts: list[str], settings: dict) -> pd.DataFrame:
     """One row per (benchmark, model, variant), then one per compared pair on the primary
     variant, benchmarks in the settings' order."""
@@ -130,9 +123,9 @@ def samples_table(verdicts: list[str], settings: dict) -> pd.DataFrame:
         if key in data:
             raise DataError(f"{path}: a second verdicts file of {ident}")
         data[key] = counts(read_parquet(path, VERDICTS), path)
-    models = _order(settings.get("models"), [k[0] for k in data])
-    benches = _order(settings.get("benchmarks"), [k[1] for k in data])
-    variants = _order(settings.get("variants"), [k[2] for k in data])
+    models = row_order(settings.get("models"), [k[0] for k in data])
+    benches = row_order(settings.get("benchmarks"), [k[1] for k in data])
+    variants = row_order(settings.get("variants"), [k[2] for k in data])
     primary = min(variants, key=variants.__getitem__) if variants else ""
     listed = list(settings.get("models") or [])
     pairs = settings.get("compare") or [[listed[0], m] for m in listed[1:]]

@@ -27,7 +27,7 @@ from justeval.command import Arg, command
 from justeval.io.identity import file_identity
 from justeval.io.parquet import DataError, read_arrow, read_parquet, write_text_atomic
 from justeval.io.schemas import GENERATIONS, VERDICTS
-from justeval.metrics.formatting import markdown, md_block, md_cell, rounded
+from justeval.metrics.formatting import markdown, md_block, md_cell, rounded, row_order
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,6 @@ TAIL_CHARS = 600  # characters of each example's tail shown
 BEFORE_CHARS = 300  # characters shown before a loop starts
 UNIT_CHARS = 3000  # a longer period is shown cut (the CSV has the counts, not the texts)
 GENERATION_COLUMNS = ["problem_id", "sample_idx", "response", "finish_reason"]
-
-
-def _order(names, seen) -> dict[str, int]:
-    """Position of each name: the settings' order first, then the order they were seen."""
-    order = {name: i for i, name in enumerate(names or [])}
-    for name in seen:
-        order.setdefault(name, len(order))
-    return order
 
 
 def _read_generations(paths: list[str]) -> pd.DataFrame:
@@ -69,9 +61,9 @@ def ledger(
     for path in generations:
         ident = file_identity(path)
         shards.setdefault((ident["model"], ident["benchmark"]), []).append(path)
-    models = _order(settings.get("models"), [m for m, _ in by_pair])
-    benches = _order(settings.get("benchmarks"), [b for _, b in by_pair])
-    variant_order = _order(settings.get("variants"), [v for vs in by_pair.values() for v in vs])
+    models = row_order(settings.get("models"), [m for m, _ in by_pair])
+    benches = row_order(settings.get("benchmarks"), [b for _, b in by_pair])
+    variant_order = row_order(settings.get("variants"), [v for vs in by_pair.values() for v in vs])
     rows, shown = [], []
     for model, bench in sorted(by_pair, key=lambda k: (models[k[0]], benches[k[1]])):
         classes, texts = None, {}
