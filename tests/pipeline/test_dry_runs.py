@@ -39,6 +39,8 @@ def test_default_protocol_job_counts(tmp_path):
         "budget_grade": 18,
         "model_grade_budget": 18,
         "budget_table": 1,
+        "problem_view": 18,  # one per (model, benchmark)
+        "results_page": 1,
         "all": 1,
     }
 
@@ -82,6 +84,8 @@ def test_smoke_config_replaces_model_and_benchmark_lists():
         "budget_grade": 2,
         "model_grade_budget": 2,
         "budget_table": 1,
+        "problem_view": 2,
+        "results_page": 1,
         "all": 1,
     }
 

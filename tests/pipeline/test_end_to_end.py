@@ -293,6 +293,9 @@ AFTER_VERDICTS = {
     "overlap_accuracy": 1,
     "truncation": 1,
     "samples_needed": 1,
+    # the results page and each (model, benchmark)'s problem view (the primary variant's)
+    "problem_view": 4,
+    "results_page": 1,
     "all": 1,
 }
 AFTER_MAIN_VERDICTS = {**AFTER_VERDICTS, "aggregate": 4}
@@ -316,6 +319,8 @@ ONE_MODEL = {
     "overlap_accuracy": 1,
     "truncation": 1,
     "samples_needed": 1,
+    "problem_view": 2,
+    "results_page": 1,
     "all": 1,
 }
 
@@ -352,6 +357,7 @@ CHANGES = {
             "compare": 1,
             "plot_pass_at_k": 2,
             "provenance": 1,
+            "results_page": 1,
             "all": 1,
         },
     ),
@@ -387,6 +393,8 @@ CHANGES = {
             "overlap_accuracy": 1,
             "truncation": 1,
             "samples_needed": 1,
+            "problem_view": 2,
+            "results_page": 1,
             "all": 1,
         },
     ),
@@ -404,6 +412,7 @@ CHANGES = {
             "overlap_accuracy": 1,
             "truncation": 1,
             "samples_needed": 1,
+            "results_page": 1,
             "all": 1,
         },
     ),
@@ -413,17 +422,17 @@ CHANGES = {
 # an analysis setting reruns its own rule only
 CHANGES["samples-needed target"] = (
     lambda c: c["analysis"].update(target_halfwidth=0.5),
-    {"samples_needed": 1, "all": 1},
+    {"samples_needed": 1, "results_page": 1, "all": 1},
 )
 CHANGES["loop definition"] = (
     lambda c: c["analysis"].update(loop_min_repeats=5),
-    {"truncation": 1, "all": 1},
+    {"truncation": 1, "results_page": 1, "all": 1},
 )
 
 # the overlap stage's settings and training list change the overlap tables only
 CHANGES["overlap threshold"] = (
     lambda c: c.update(overlap={"threshold": 0.8, "ngram": 4}),
-    {"overlap": 1, "overlap_accuracy": 1, "all": 1},
+    {"overlap": 1, "overlap_accuracy": 1, "results_page": 1, "all": 1},
 )
 CHANGES["a training set to check"] = (
     lambda c: c.update(
@@ -431,7 +440,7 @@ CHANGES["a training set to check"] = (
             "train": [{"name": "amc", "path": str(BENCHMARKS / "AMC23" / "test.parquet"), "column": "prompt"}]
         }
     ),
-    {"overlap": 1, "overlap_accuracy": 1, "all": 1},
+    {"overlap": 1, "overlap_accuracy": 1, "results_page": 1, "all": 1},
 )
 
 
@@ -573,7 +582,12 @@ def test_overlap_with_planted_training_copies(run, e2e_config, tmp_path):
         lambda c: c.update(overlap={"train": [{"name": "dapo", "path": str(train), "column": "prompt"}]}),
     )
     configfile = write_config(copy_dir / "overlap.yaml", config)
-    assert planned_jobs(copy_dir, [configfile]) == {"overlap": 1, "overlap_accuracy": 1, "all": 1}
+    assert planned_jobs(copy_dir, [configfile]) == {
+        "overlap": 1,
+        "overlap_accuracy": 1,
+        "results_page": 1,
+        "all": 1,
+    }
     run_snakemake(copy_dir, "--cores", "2", configfiles=[configfile])
     tables = copy_dir / "results" / "tables"
     summary = pd.read_csv(tables / "overlap_summary.csv").set_index(["benchmark", "other"])

@@ -166,3 +166,32 @@ def test_csv_and_parquet_read_back_to_the_same_texts(run):
     shards = sorted((run / "results" / "hostile-model" / BENCH / "generations").glob("shard-*.parquet"))
     gens = pd.concat(pd.read_parquet(p) for p in shards)
     assert set(gens["response"]) == {r["response"] for r in _records()}
+
+
+def test_the_results_page_shows_hostile_text_as_text(run):
+    """Every problem opened and every sample unfolded: the responses' `<script>` and
+    `<img onerror>` are text on the page, nothing runs, nothing is fetched."""
+    from browser import browser
+
+    view = run / "results" / "page" / "hostile-model" / BENCH / "index.html"
+    with browser() as (page, requests):
+        page.goto((run / "results" / "index.html").as_uri())
+        page.goto(view.as_uri())
+        statements = []
+        for index in range(len(PROBLEMS)):
+            page.click(f'tr.problem[data-index="{index}"]')
+            page.wait_for_selector(f'#detail[data-problem-id="{BENCH}-{index}"]')
+            page.eval_on_selector_all("#detail details.sample", "ds => ds.forEach(d => { d.open = true; })")
+            page.wait_for_function("document.querySelectorAll('#detail .response').length == 2")
+            statements.append(page.inner_text("#detail .statement"))
+            texts = page.eval_on_selector_all("#detail .response", "rs => rs.map(r => r.textContent)")
+            assert len(texts) == 2
+            live = page.eval_on_selector_all(
+                "#detail script, #detail img, #detail iframe, #detail a", "e => e.length"
+            )
+            assert live == 0
+            assert all("<b>bold</b>" in t for t in texts)  # raw HTML shown, not applied
+        assert SCRIPT in statements[0] and IMG in statements[1]
+        assert page.evaluate("document.querySelectorAll('#problems td.answers img').length") == 0
+    assert all(u.startswith("file://") for u in requests), requests
+    assert not page.errors, page.errors  # no alert() dialog, no script error

@@ -330,3 +330,102 @@ def test_coverage_of_a_named_pair_against_its_verdicts(run):
         by_whom = {who: set(only.loc[only["solved_by"] == who, "problem_id"]) for who in ("base", "model")}
         assert by_whom["base"] == solved["r1-distill-1.5b"] - solved["saturn-1.5b"]
         assert by_whom["model"] == solved["saturn-1.5b"] - solved["r1-distill-1.5b"]
+
+
+# ---------------------------------------------------------------- the results page, in a browser
+
+
+def _shown_headline(page) -> dict[tuple[str, str], str]:
+    """(model, column) -> the number a cell of the page's headline table shows."""
+    cells = page.eval_on_selector_all(
+        "#accuracy tbody tr",
+        """rows => rows.flatMap(r => Array.from(r.querySelectorAll('td')).map(c =>
+            [r.querySelector('th').textContent, c.getAttribute('data-column'),
+             c.firstChild ? c.firstChild.textContent : '']))""",
+    )
+    return {(m, c): v for m, c, v in cells}
+
+
+def _expected_headline(accuracy: pd.DataFrame) -> dict[tuple[str, str], str]:
+    return {
+        (row["model"], column): "" if pd.isna(row[column]) else f"{row[column]:.2f}"
+        for _, row in accuracy.iterrows()
+        for column in accuracy.columns[1:]
+    }
+
+
+def test_results_page_shows_the_tables_numbers_and_every_sample(run):
+    from browser import browser
+
+    workdir, _ = run
+    results = workdir / "results"
+    accuracy = pd.read_csv(results / "tables" / "accuracy.csv")
+    with browser() as (page, requests):
+        page.goto((results / "index.html").as_uri())
+        shown = _shown_headline(page)
+        assert shown == _expected_headline(accuracy)
+        # every model x (benchmarks and Avg, of both grading variants): numbers from 7 to 93 %
+        assert len(shown) == len(MODELS) * (accuracy.shape[1] - 1) == 50
+        # pass@k: the chart's points are the scores table's pass@k
+        scores = pd.read_csv(results / "tables" / "scores.csv")
+        row = scores[
+            (scores.model == "qwen25-math") & (scores.benchmark == BENCH) & (scores.variant == "main")
+        ]
+        points = page.eval_on_selector_all(
+            f"#pass-at-k-{BENCH} circle.point",
+            "cs => cs.filter(c => c.dataset.series === 'qwen25-math').map(c => [+c.dataset.x, +c.dataset.y])",
+        )
+        assert points == [[k, pytest.approx(row[f"pass@{k}"].iloc[0])] for k in (1, 2, 4, 8)]
+        # a click on a number opens that cell's problems; a click on a problem shows its N samples
+        page.click(f'#accuracy td[data-column="{BENCH} (@8)"] a')
+        page.wait_for_selector("tr.problem")
+        verdicts = _verdicts(workdir, "qwen25-math", BENCH)
+        rows = page.eval_on_selector_all("tr.problem", "rs => rs.map(r => r.dataset.problemId)")
+        assert len(rows) == verdicts["problem_id"].nunique() == 100
+        for index in (0, 37):
+            pid = rows[index]
+            page.click(f'tr.problem[data-index="{index}"]')
+            page.wait_for_selector(f'#detail[data-problem-id="{pid}"]')
+            samples = page.eval_on_selector_all(
+                "#detail details.sample",
+                "ds => ds.map(d => [+d.dataset.sampleIdx, d.dataset.correct === 'true',"
+                " d.querySelector('summary code').textContent])",
+            )
+            mine = verdicts[verdicts["problem_id"] == pid].sort_values("sample_idx")
+            assert len(samples) == 8
+            assert samples == [
+                [
+                    int(s.sample_idx),
+                    bool(s.correct),
+                    s.extracted_answer if isinstance(s.extracted_answer, str) else "—",
+                ]
+                for s in mine.itertuples()
+            ]
+        # a long real response (Saturn's, tens of thousands of characters) opens folded,
+        # its math rendered and its final box highlighted
+        page.goto((results / "page" / "saturn-7b" / "AIME24" / "index.html").as_uri() + "#p=0")
+        page.wait_for_selector("#detail[data-problem-id]")
+        page.click("#detail details.sample summary")
+        page.wait_for_selector("#detail .response")
+        assert page.locator("#detail .response button.unfold").count() == 1
+        assert page.locator("#detail .response math").count() >= 1
+        assert page.locator("#detail .response .final").count() <= 1
+    assert requests and all(u.startswith("file://") for u in requests), [
+        u for u in requests if not u.startswith("file://")
+    ]
+    assert not page.errors, page.errors
+
+
+def test_the_report_opens_on_the_headline_table(run, tmp_path):
+    from browser import browser
+
+    workdir, configfile = run
+    report = tmp_path / "report.html"
+    run_snakemake(workdir, "--report", str(report), configfiles=[configfile])
+    accuracy = pd.read_csv(workdir / "results" / "tables" / "accuracy.csv")
+    with browser() as (page, requests):
+        page.goto(report.as_uri())
+        page.wait_for_selector("#accuracy")
+        assert _shown_headline(page) == _expected_headline(accuracy)
+        assert page.locator("text=results/index.html").count() >= 1
+    assert all(u.startswith(("file://", "data:")) for u in requests), requests

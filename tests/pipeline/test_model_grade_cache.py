@@ -103,6 +103,8 @@ def test_cache_scopes_and_an_unusable_verifier(setup):
         "overlap_accuracy": 1,
         "truncation": 1,
         "samples_needed": 1,
+        "problem_view": 1,
+        "results_page": 1,
         "all": 1,
     }
     calls, _ = _run(workdir, config, trace, "second")

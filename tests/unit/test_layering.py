@@ -1,6 +1,6 @@
 """The package's layers, checked on its imports (function-level ones too).
 
-    io, command  <  grading  <  sources, metrics, analysis, engine  <  config, stages  <  cli
+    io, command  <  grading  <  sources, metrics, analysis, engine, page  <  config, stages  <  cli
 
 A module imports only its own folder or a lower layer; folders of one layer do
 not import each other; no stage module imports another; nothing at run time
@@ -28,6 +28,7 @@ LAYERS = {
     "sources": 2,
     "metrics": 2,
     "analysis": 2,
+    "page": 2,
     "engine": 2,
     "config": 3,
     "stages": 3,
