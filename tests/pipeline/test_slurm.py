@@ -22,7 +22,8 @@ pytestmark = pytest.mark.pipeline
 
 LOCAL_RULES = {
     "download_model", "prepare_benchmark", "collect_scores", "table", "provenance", "cost", "overlap",
-    "overlap_accuracy", "samples_needed", "coverage", "checkpoint_changes", "budget_table", "all",
+    "overlap_accuracy", "samples_needed", "coverage", "checkpoint_changes", "budget_table", "results_page",
+    "problem_view", "log_trackers", "all",
 }  # fmt: skip
 GPU_RULES = {"generate", "model_grade"}
 

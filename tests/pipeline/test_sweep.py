@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -40,7 +41,7 @@ def _checkpoint(root, step, model_folder):
     return target
 
 
-def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
+def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models, monkeypatch):
     ckpt = tmp_path / "ckpt" / "run7"
     _checkpoint(ckpt, 0, tiny_models["random"])
     _checkpoint(ckpt, 100, tiny_models["boxed113"])
@@ -53,10 +54,21 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
         "model_grade": {"enabled": False},
         "aggregate": {"bootstrap_samples": 4000},
         "analysis": {"budgets": [2, 8, 16]},
+        # the training run's dashboard: eval accuracy against step, in a local MLflow
+        # store and an offline W&B run
+        "trackers": {
+            "mlflow": {"enabled": True, "tracking_uri": (tmp_path / "mlruns").as_uri(), "experiment": "rl"},
+            "wandb": {"enabled": True, "mode": "offline", "dir": str(tmp_path / "wandb")},
+        },
     }
     configfile = write_config(workdir / "c.yaml", config)
     trace = tmp_path / "trace.jsonl"
-    env = snakemake_env(JUSTEVAL_ENGINE_TRACE=str(trace))
+    home = {
+        f"WANDB_{v}_DIR": str(tmp_path / "wandb-home" / v) for v in ("CACHE", "CONFIG", "DATA", "ARTIFACT")
+    }
+    env = snakemake_env(
+        JUSTEVAL_ENGINE_TRACE=str(trace), MLFLOW_ALLOW_FILE_STORE="true", WANDB_SILENT="true", **home
+    )
     run_snakemake(workdir, "--cores", "2", configfiles=[configfile], env=env)
     first_sweep = pd.read_csv(workdir / "results" / "tables" / "sweep.csv")
     assert first_sweep["model"].unique().tolist() == ["r7-step0", "r7-step100"]
@@ -150,7 +162,33 @@ def test_a_sweep_evaluates_each_checkpoint_once(tmp_path, tiny_models):
             assert rows.loc[(model, b), "finished_pct"] == 0
     # an analysis setting reruns only its rule(s): the budgets, the budget curve's
     changed = write_config(workdir / "budgets.yaml", {**config, "analysis": {"budgets": [4, 16]}})
-    assert planned_jobs(workdir, [changed]) == {"budget_grade": 3, "budget_table": 1, "all": 1}
+    after_budget_table = {"results_page": 1, "log_trackers": 1, "all": 1}
+    assert planned_jobs(workdir, [changed]) == {"budget_grade": 3, "budget_table": 1, **after_budget_table}
+
+    # the results page's curve by step: its points are the sweep table's rows
+    page = (workdir / "results" / "index.html").read_text()
+    chart = page.split('id="sweep-AIME24"', 1)[1].split("</svg>", 1)[0]
+    points = re.findall(r'data-series="r7" data-x="([^"]+)" data-y="([^"]+)"', chart)
+    aime = sweep[sweep["benchmark"] == "AIME24"]
+    assert [(float(x), float(y)) for x, y in points] == list(
+        zip(aime["step"], aime["mean_at_n"], strict=True)
+    )
+
+    # the trackers, read back: MLflow's series eval/AIME24 is the sweep by step (the second
+    # call logged a second run, with step 200), the W&B run was written offline
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3's file store is opt-in
+    receipt = json.loads((workdir / "results" / "trackers.json").read_text())
+    assert receipt["mlflow"]["logged"] and receipt["wandb"]["logged"], receipt
+    client = MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
+    history = client.get_metric_history(receipt["mlflow"]["run_id"], "eval/AIME24")
+    assert sorted((m.step, m.value) for m in history) == list(
+        zip(aime["step"], aime["mean_at_n"], strict=True)
+    )
+    cell = client.get_run(receipt["mlflow"]["run_id"]).data.metrics["accuracy/r7-step100/AIME24"]
+    assert cell == pytest.approx(accuracy.loc["r7-step100"].iloc[0])
+    assert list((tmp_path / "wandb" / "wandb").glob("offline-run-*/run-*.wandb"))
 
 
 def test_an_unmerged_trainer_checkpoint_stops_the_run_before_it_starts(tmp_path, tiny_models):

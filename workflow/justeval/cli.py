@@ -80,6 +80,9 @@ COMMANDS = {
     "checkpoint-changes": "checkpoint_changes",
     "budget-grade": "budget",
     "budget-table": "budget",
+    "problem-view": "problem_view",
+    "results-page": "results_page",
+    "log-trackers": "trackers",
 }
 
 

@@ -220,3 +220,43 @@ def budget_verifier_verdicts(wildcards=None):
         for v in PLAN.model_variants(m)
         if PLAN.variants[v].verifier is not None
     ]
+
+
+def pair_primary_verdicts(wildcards):
+    """The primary variant's verdicts of one (model, benchmark) (its problem view)."""
+    return VERDICTS_PATH.format(
+        model=wildcards.model, benchmark=wildcards.benchmark, variant=PLAN.primary.name
+    )
+
+
+def problem_views(wildcards=None):
+    """Every (model, benchmark) cell's problem view."""
+    return [PROBLEM_VIEW_PATH.format(model=m, benchmark=b) for m, b in PLAN.pairs()]
+
+
+def page_tables(wildcards=None):
+    """Every table (.csv) of the run the results page shows, as `rule all` builds them."""
+    out = [SCORES_TABLE_PATH.format(ext="csv"), COST_PATH.format(ext="csv")]
+    out += expand(COMPARISON_PATH, comparison=COMPARISON_NAMES, ext="csv")
+    out += [TRUNCATION_PATH.format(ext="csv"), SAMPLES_NEEDED_PATH.format(ext="csv")]
+    if STEP_PLOTS:
+        out += [SWEEP_TABLE_PATH.format(ext="csv")]
+        out += [CHECKPOINT_CHANGES_PATH.format(ext="csv")]
+    if COVERAGE_PAIRS:
+        out.append(COVERAGE_PATH.format(ext="csv"))
+    if BUDGET_MODELS:
+        out.append(BUDGET_TABLE_PATH.format(ext="csv"))
+    if config["overlap"]["enabled"]:
+        out += [OVERLAP_PATH.format(ext="csv"), OVERLAP_SUMMARY_PATH]
+        out.append(OVERLAP_ACCURACY_PATH.format(ext="csv"))
+    return out
+
+
+def tracker_tables(wildcards=None):
+    """The tables the trackers log as tables (the sweep goes as its own series)."""
+    sweep = SWEEP_TABLE_PATH.format(ext="csv")
+    return [t for t in page_tables() if t != sweep]
+
+
+def tracker_sweep(wildcards=None):
+    return [SWEEP_TABLE_PATH.format(ext="csv")] if STEP_PLOTS else []

@@ -62,6 +62,13 @@ MODEL_GRADE_BENCHMARK_PATH = (
 MODEL_GRADE_STATS_PATH = (
     "results/runtime/model_grade/{model}/{benchmark}/{variant}.engine.json"
 )
+# the results page: index.html, the headline table alone (the report's landing page
+# shows it), and one folder per (model, benchmark) with its problems, sample by sample
+PAGE_PATH = "results/index.html"
+PAGE_HEADLINE_PATH = "results/page/headline.html"
+PROBLEM_VIEW_PATH = "results/page/{model}/{benchmark}"
+# what the experiment trackers (MLflow, W&B) were sent, where tracking is on
+TRACKERS_RECEIPT_PATH = "results/trackers.json"
 LOGS_DIR = "results/logs"
 RUNTIME_DIR = "results/runtime"
 # content hashes of local model folders, checked by size and mtime first
@@ -109,6 +116,9 @@ PROVIDED_VARIANTS = _alternation(v.name for v in PLAN.variants.values() if v.pro
 STEP_PLOTS = any(m.step is not None for m in PLAN.models.values())
 COVERAGE_PAIRS = PLAN.coverage_pairs()
 BUDGET_MODELS = [m for m in PLAN.models if PLAN.budgets(m)]
+TRACKERS_ON = any(
+    isinstance(t, dict) and t.get("enabled") for t in config["trackers"].values()
+)
 # variants whose verifier judges the budget's cut texts
 VERIFIED_VARIANTS = _alternation(
     v.name for v in PLAN.variants.values() if v.verifier is not None

@@ -72,11 +72,12 @@ def final_targets():
         + expand(COMPARISON_PATH, comparison=COMPARISON_NAMES, ext=["md", "csv"])
         + expand(PROBLEMS_PATH, benchmark=PLAN.benchmarks, ext=["md", "parquet"])
         + plot_targets()
-        + [PROVENANCE_PATH]
+        + [PROVENANCE_PATH, PAGE_PATH]
         + expand(COST_PATH, ext=["md", "csv"])
         + (expand(SWEEP_TABLE_PATH, ext=["md", "csv"]) if STEP_PLOTS else [])
         + overlap_targets()
         + analysis_targets()
+        + ([TRACKERS_RECEIPT_PATH] if TRACKERS_ON else [])
     )
 
 

@@ -62,6 +62,10 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     # the budget curve: texts cut and graded again (budget-grade), the table (budget-table)
     "budget_grade": ("stages.budget", ("stages.budget", "analysis.budget", "grading")),
     "budget_table": ("stages.budget", ("stages.budget", "analysis.budget", "metrics")),
+    "problem_view": ("stages.problem_view", ("stages.problem_view", "page")),
+    "results_page": ("stages.results_page", ("stages.results_page", "page", "metrics.formatting")),
+    # logs what other stages computed to a tracker: changes no result
+    "log_trackers": ("stages.trackers", ()),
     "checkpoint_changes": (
         "stages.checkpoint_changes",
         # analysis.coverage: the primary variant's verdicts, read as both analyses read them
@@ -101,6 +105,12 @@ UNTRACKED: dict[str, dict[str, str]] = {
         "metrics": "imported by overlap-accuracy, the module's other command; the pairs use none of it",
     },
     "budget_grade": {"metrics": "used by budget-table only"},
+    "log_trackers": {
+        "stages.trackers": (
+            "sends tables other stages wrote to MLflow / W&B; no file of the run depends on it, "
+            "and a code change must not log a new tracker run"
+        )
+    },
     "budget_table": {"grading": "the cut texts are graded by budget-grade, an input"},
     "overlap_accuracy": {
         module: "the pairs and their classes are an input (the overlap rule's pairs file)"

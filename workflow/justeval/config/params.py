@@ -41,6 +41,8 @@ class RuleParams:
             "checkpoint_changes",
             "budget_grade",
             "budget_table",
+            "problem_view",
+            "results_page",
         ):
             self.versions[stage] = code_version(stage, package_dir)
 
@@ -230,6 +232,25 @@ class RuleParams:
                 "version": self.versions[stage],
             }
         )
+
+    def problem_view(self, wildcards) -> str:
+        """Which cell a problem view shows (the primary variant's verdicts), and its code."""
+        return canonical_json(
+            {
+                "model": wildcards.model,
+                "benchmark": wildcards.benchmark,
+                "variant": self.plan.primary.name,
+                "version": self.versions["problem_view"],
+            }
+        )
+
+    def results_page(self, wildcards=None) -> str:
+        """The run's layout (the headline table's rows, columns and links) and the code."""
+        return self._analysis("results_page", ())
+
+    def trackers(self, wildcards=None) -> str:
+        """Where the run is logged (the `trackers` section); the tables are the inputs."""
+        return canonical_json(self.config["trackers"])
 
     def truncation(self, wildcards=None) -> str:
         keys = ("loop_max_period", "loop_min_repeats", "loop_min_chars", "truncation_examples")
