@@ -71,6 +71,8 @@ def test_pass_k_values():
 #   (A | B | C | unparsed; null, the default: not sent to the verifier); extracted_answer
 #   (default null); finish_reason (default "stop"); completion_tokens (default null);
 #   response_chars and responses (the texts), optional.
+# The benchmark's problems are those listed, or "benchmark_problems" where a case (an
+# import, "n_samples": null) covers only part of them.
 # An expectation is {"value": v} (floats to pytest.approx, "NaN" for NaN, everything else
 # exact) or {"at_most" | "at_least": other column}, with "how" it was computed.
 
@@ -124,6 +126,7 @@ def _check(name: str, actual, want: dict, row: dict, is_float: bool) -> None:
 def test_the_metric_cases_are_there():
     assert {p.stem for p in CASES} >= {
         "three_problems", "majority_first_k", "verifier_and_ties", "nothing_right_all_truncated",
+        "import_part_of_benchmark", "import_every_problem_same_n",
     }  # fmt: skip
 
 
@@ -131,7 +134,8 @@ def test_the_metric_cases_are_there():
 def test_metric_case(path):
     case = json.loads(path.read_text())
     frame, responses = _frame(case["problems"])
-    spec = Spec(**case["spec"], problem_ids=list(case["problems"]), label=path.name)
+    problem_ids = case.get("benchmark_problems", list(case["problems"]))
+    spec = Spec(**case["spec"], problem_ids=problem_ids, label=path.name)
     equal = EQUAL[case["equal"]]
     result = score(frame, spec, responses=responses, equal=equal)
     schema = metrics_schema(spec.ks, majority=equal is not None)
@@ -149,16 +153,83 @@ def test_metric_case(path):
             assert result.details[name] == want["value"], name
 
 
+SAMPLED_CASES = [p for p in CASES if json.loads(p.read_text())["spec"]["n_samples"] is not None]
+
+
+@pytest.mark.parametrize("path", SAMPLED_CASES, ids=lambda p: p.stem)
+def test_as_imported_with_every_problem_at_n_is_the_sampled_score(path):
+    """n_samples null with every benchmark problem at n_i = N: the same values, bit for bit."""
+    case = json.loads(path.read_text())
+    frame, responses = _frame(case["problems"])
+    equal = EQUAL[case["equal"]]
+    sampled = Spec(**case["spec"], problem_ids=list(case["problems"]), label=path.name)
+    imported = Spec(
+        **(case["spec"] | {"n_samples": None}), problem_ids=list(case["problems"]), label=path.name
+    )
+    want = score(frame, sampled, responses=responses, equal=equal)
+    got = score(frame, imported, responses=responses, equal=equal)
+    assert list(got.row) == list(want.row)
+    assert {k: repr(v) for k, v in got.row.items()} == {k: repr(v) for k, v in want.row.items()}  # NaN too
+    assert repr(got.details) == repr(want.details)
+
+
+def _imported(problem_ids: list[str], ks: list[int]) -> Spec:
+    return Spec(
+        model="m", benchmark="b", variant="harness", problem_ids=problem_ids, n_samples=None, ks=ks,
+        bootstrap_samples=100, seed=0, label="verdicts",
+    )  # fmt: skip
+
+
+def test_as_imported_a_single_sample_problem():
+    """A problem with one sample (n_i = 1) is solved-all or solved-none, adds nothing to the
+    sampling SE (no variance estimate from one sample), and makes pass@2 NaN."""
+    frame, _ = _frame({"p1": {"correct": [1, 1, 0, 1], "completion_tokens": [9] * 4}, "p2": {"correct": [1]}})
+    result = score(frame, _imported(["p1", "p2", "p3"], [1, 2]))
+    row = result.row
+    assert (row["n_problems"], row["benchmark_problems"], row["n_samples"], row["min_samples"]) == (
+        2,
+        3,
+        4,
+        1,
+    )
+    assert row["mean_at_n"] == pytest.approx(100 * (3 / 4 + 1) / 2)
+    assert row["sampling_se"] == pytest.approx(100 * math.sqrt(3 * 1 / (4 * 3) / 4) / 2)  # p1 only
+    assert (row["solve_all"], row["solve_none"]) == (1, 0)  # p2: 1 of its 1
+    assert row["pass@1"] == pytest.approx(row["mean_at_n"]) and math.isnan(row["pass@2"])
+    assert result.details["per_sample_accuracy"] == pytest.approx([100.0, 100.0, 0.0, 100.0])
+    assert sampling_se([3, 1], [4, 1]) == sampling_se([3], 4) / 2
+    assert sampling_se([1, 0, 1], [4, 4, 2]) == pytest.approx(math.sqrt(1 * 3 / 12 / 4 + 1 * 1 / 2 / 2) / 3)
+
+
+def test_as_imported_rejects_gaps_duplicates_and_foreign_problems():
+    frame, _ = _frame({"p1": {"correct": [1, 0, 1, 1]}, "p2": {"correct": [1, 1]}})
+    gap = frame[~((frame["problem_id"] == "p1") & (frame["sample_idx"] == 2))]  # p1: 0, 1, 3
+    with pytest.raises(
+        DataError, match=r"problem 'p1': samples missing \[2\], unexpected \[3\] \(as imported"
+    ):
+        score(gap, _imported(["p1", "p2", "p3"], [1]))
+    with pytest.raises(DataError, match=r"problems not in the benchmark: \['p2'\]"):
+        score(frame, _imported(["p1", "p3"], [1]))
+    twice = pd.concat([frame, frame.iloc[[5]]], ignore_index=True)
+    with pytest.raises(DataError, match=r"sample \['p2', 1\] appears twice"):
+        score(twice, _imported(["p1", "p2"], [1]))
+    with pytest.raises(DataError, match="no verdicts to score"):
+        score(frame.iloc[:0], _imported(["p1", "p2"], [1]))
+
+
 # ---------------------------------------------------------------- the declared columns
 
 # The metrics files' columns as io/schemas.py spelled them before they were declared with
-# their code (METRICS_COLUMNS and metrics_schema), here for ks = [1, 2, 4].
+# their code (METRICS_COLUMNS and metrics_schema), here for ks = [1, 2, 4], with
+# benchmark_problems and min_samples added for imports (part of a benchmark, n_i each).
 FILE_COLUMNS = [
     ("model", pa.string()),
     ("benchmark", pa.string()),
     ("variant", pa.string()),
     ("n_problems", pa.int32()),
     ("n_samples", pa.int32()),
+    ("benchmark_problems", pa.int32()),
+    ("min_samples", pa.int32()),
     ("mean_at_n", pa.float64()),
     ("sampling_se", pa.float64()),
     ("sampling_ci_low", pa.float64()),

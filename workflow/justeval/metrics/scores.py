@@ -6,6 +6,10 @@ these same problems would move it, from each problem's variance across its N
 samples) and a seeded *bootstrap over problems* (how far another set of
 problems of the same kind would move it).
 
+Imported outputs (``Spec.n_samples`` None, "as imported") may cover only part of the
+benchmark and hold a different number of samples n_i per problem: the problems scored
+are those present, each with its own n_i (docs/grading.md, "Imported outputs").
+
 Each group of metrics columns is declared once, with its name, Arrow type and
 description, on the function that computes it (see :mod:`justeval.metrics.columns`);
 ``METRICS`` lists the groups in column order, and :func:`score` (the row) and
@@ -48,15 +52,19 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - prod
 
 
-def sampling_se(correct: Sequence[int], n: int) -> float:
+def sampling_se(correct: Sequence[int], n: int | Sequence[int]) -> float:
     """Standard error of mean@N over fixed problems, in fractions.
 
     Each problem's accuracy c/N estimates its success probability q with
     variance q(1-q)/N; c(N-c)/(N(N-1)) is the unbiased estimate of q(1-q).
+    ``n`` is N, or each problem's own n_i (imports): the same terms with n_i,
+    SE² = Σ c_i(n_i-c_i)/(n_i²(n_i-1)) / P²; a problem with a single sample
+    adds nothing (its variance cannot be estimated), as N = 1 gives 0.
     """
-    if n < 2 or not len(correct):
+    if not len(correct):
         return 0.0
-    var = sum(c * (n - c) / (n * (n - 1)) / n for c in correct)
+    ns = [n] * len(correct) if np.ndim(n) == 0 else list(n)
+    var = sum(c * (m - c) / (m * (m - 1)) / m for c, m in zip(correct, ns, strict=True) if m >= 2)
     return math.sqrt(var) / len(correct)
 
 
@@ -95,6 +103,36 @@ def check_complete(verdicts: pd.DataFrame, problem_ids: list[str], n_samples: in
             raise DataError(
                 f"{label}: problem {pid!r}: samples missing {missing}, unexpected {surplus} (N={n_samples})"
             )
+
+
+def check_imported(verdicts: pd.DataFrame, problem_ids: list[str], label: str) -> pd.Series:
+    """The sample count n_i of each problem present ("as imported"), in the benchmark's
+    order: every such problem must be the benchmark's and have exactly the samples
+    0..n_i-1, nothing else."""
+    extra = sorted(set(verdicts["problem_id"]) - set(problem_ids))
+    if extra:
+        raise DataError(f"{label}: problems not in the benchmark: {extra[:5]}")
+    dup = verdicts.duplicated(["problem_id", "sample_idx"])
+    if dup.any():
+        pid, idx = verdicts.loc[dup, ["problem_id", "sample_idx"]].iloc[0].tolist()
+        raise DataError(f"{label}: sample {[pid, int(idx)]} appears twice")
+    if verdicts.empty:
+        raise DataError(f"{label}: no verdicts to score")
+    have = verdicts.groupby("problem_id")["sample_idx"].agg(set).to_dict()
+    covered = [pid for pid in problem_ids if pid in have]
+    for pid in covered:
+        got = {int(i) for i in have[pid]}
+        expected = set(range(len(got)))
+        if got != expected:
+            missing = sorted(set(range(max(got) + 1)) - got)[:5]
+            surplus = sorted(got - expected)[:5]
+            raise DataError(
+                f"{label}: problem {pid!r}: samples missing {missing}, unexpected {surplus}"
+                f" (as imported: {len(got)} samples, so 0..{len(got) - 1})"
+            )
+    return pd.Series(
+        [len(have[pid]) for pid in covered], index=pd.Index(covered, name="problem_id"), name="n"
+    )
 
 
 # ---------------------------------------------------------------- majority vote
@@ -173,8 +211,8 @@ class Spec:
     model: str
     benchmark: str
     variant: str  # grading variant
-    problem_ids: Sequence[str]  # the benchmark's problems, in its order (kept as a tuple)
-    n_samples: int  # N, samples per problem
+    problem_ids: Sequence[str]  # the benchmark's problems (all P), in its order (kept as a tuple)
+    n_samples: int | None  # N, samples per problem; None: as imported (the problems present, n_i each)
     ks: Sequence[int]  # k values of pass@k and maj@k (kept as a tuple)
     bootstrap_samples: int  # the config's aggregate.bootstrap_samples
     seed: int  # the config's aggregate.seed
@@ -191,7 +229,8 @@ class Samples:
 
     spec: Spec
     verdicts: pd.DataFrame  # complete, ordered by problem_id, then sample_idx
-    correct: pd.Series  # correct samples of each problem (int), in spec.problem_ids order
+    correct: pd.Series  # correct samples c_i of each scored problem (int), in the benchmark's order
+    n: pd.Series  # samples n_i of each scored problem (int; N each unless imported), indexed like correct
     responses: pd.Series | None  # response texts indexed like verdicts: distinct-4-gram ratio
     equal: Equal | None  # answer equivalence: maj@k
 
@@ -211,8 +250,14 @@ class Score:
     Column("model", pa.string(), "model alias"),
     Column("benchmark", pa.string(), "benchmark name"),
     Column("variant", pa.string(), "grading variant"),
-    Column("n_problems", pa.int32(), "problems in the benchmark"),
-    Column("n_samples", pa.int32(), "N, samples per problem"),
+    Column("n_problems", pa.int32(), "problems scored: the benchmark's, or those an import covers"),
+    Column("n_samples", pa.int32(), "N, samples per problem (an import's: the largest n_i)"),
+    Column(
+        "benchmark_problems",
+        pa.int32(),
+        "problems in the benchmark (= n_problems unless an import covers part)",
+    ),
+    Column("min_samples", pa.int32(), "the fewest samples of a problem (= n_samples unless imported)"),
 )
 def identity(s: Samples) -> dict[str, Any]:
     spec = s.spec
@@ -220,8 +265,10 @@ def identity(s: Samples) -> dict[str, Any]:
         "model": spec.model,
         "benchmark": spec.benchmark,
         "variant": spec.variant,
-        "n_problems": len(spec.problem_ids),
-        "n_samples": spec.n_samples,
+        "n_problems": len(s.correct),
+        "n_samples": spec.n_samples if spec.n_samples is not None else int(s.n.max()),
+        "benchmark_problems": len(spec.problem_ids),
+        "min_samples": spec.n_samples if spec.n_samples is not None else int(s.n.min()),
     }
 
 
@@ -234,10 +281,9 @@ def identity(s: Samples) -> dict[str, Any]:
     Column("bootstrap_ci_high", pa.float64(), "95 % bootstrap over problems, upper end"),
 )
 def mean_at_n(s: Samples) -> dict[str, Any]:
-    n = s.spec.n_samples
-    accuracy = (s.correct / n).to_numpy(dtype=float)
+    accuracy = (s.correct / s.n).to_numpy(dtype=float)  # c_i / n_i: each problem weighs the same
     mean = 100.0 * float(accuracy.mean())
-    se = 100.0 * sampling_se(s.correct.tolist(), n)
+    se = 100.0 * sampling_se(s.correct.tolist(), s.n.tolist())
     for key, value in (("mean_at_n", mean), ("sampling_se", se)):
         if math.isnan(value):
             raise DataError(f"{s.spec.label}: metric {key} is NaN")
@@ -308,7 +354,7 @@ def truncation(s: Samples) -> dict[str, Any]:
 def difficulty(s: Samples) -> dict[str, Any]:
     return {
         "solve_none": int((s.correct == 0).sum()),
-        "solve_all": int((s.correct == s.spec.n_samples).sum()),
+        "solve_all": int((s.correct == s.n).sum()),
     }
 
 
@@ -354,33 +400,51 @@ def diversity(s: Samples) -> dict[str, Any]:
         return {"distinct_4gram_ratio": float("nan")}
     v = s.verdicts
     texts = s.responses.reindex(v.index)
-    ratios = [distinct_ngram_ratio(texts[v["problem_id"] == pid].tolist()) for pid in s.spec.problem_ids]
+    ratios = [distinct_ngram_ratio(texts[v["problem_id"] == pid].tolist()) for pid in s.correct.index]
     return {"distinct_4gram_ratio": float(np.mean(ratios)) if ratios else float("nan")}
 
 
-@metric(Column("pass@{k}", pa.float64(), "unbiased pass@k, averaged over problems"))
+@metric(
+    Column(
+        "pass@{k}",
+        pa.float64(),
+        "unbiased pass@k, averaged over problems; NaN if a problem has fewer than k samples",
+    )
+)
 def pass_at(s: Samples) -> dict[str, Any]:
-    n, correct = s.spec.n_samples, s.correct
+    pairs = [(int(n), int(c)) for n, c in zip(s.n, s.correct, strict=True)]
+    fewest = min(n for n, _ in pairs)
     return {
-        f"pass@{k}": 100.0 * sum(pass_at_k(n, int(c), k) for c in correct) / len(correct) for k in s.spec.ks
+        f"pass@{k}": 100.0 * sum(pass_at_k(n, c, k) for n, c in pairs) / len(pairs)
+        if k <= fewest
+        else float("nan")
+        for k in s.spec.ks
     }
 
 
 @metric(
-    Column("maj@{k}", pa.float64(), "majority answer of the first k samples correct, share of problems"),
+    Column(
+        "maj@{k}",
+        pa.float64(),
+        "majority answer of the first k samples correct, share of problems; NaN as pass@k",
+    ),
     majority=True,
 )
 def maj_at(s: Samples) -> dict[str, Any]:
     assert s.equal is not None
     groups = {pid: g for pid, g in s.verdicts.groupby("problem_id", sort=False)}
+    fewest = int(s.n.min())
     out = {}
     for k in s.spec.ks:
+        if k > fewest:
+            out[f"maj@{k}"] = float("nan")
+            continue
         wins = 0
-        for pid in s.spec.problem_ids:
+        for pid in s.correct.index:
             g = groups[pid].head(k)  # the first k samples by index
             answers = [a if isinstance(a, str) else None for a in g["extracted_answer"]]
             wins += majority_correct(answers, g["correct"].tolist(), s.equal)
-        out[f"maj@{k}"] = 100.0 * wins / len(s.spec.problem_ids)
+        out[f"maj@{k}"] = 100.0 * wins / len(s.correct)
     return out
 
 
@@ -416,12 +480,17 @@ def score(
     per-sample-index and per-problem details.
 
     ``responses`` (indexed like ``verdicts``) gives the distinct-4-gram ratio;
-    ``equal`` (answer equivalence) gives maj@k.
+    ``equal`` (answer equivalence) gives maj@k. With ``spec.n_samples`` None the
+    problems present are scored, each with its own sample count (imports).
     """
-    check_complete(verdicts, list(spec.problem_ids), spec.n_samples, spec.label)
+    if spec.n_samples is None:
+        n = check_imported(verdicts, list(spec.problem_ids), spec.label)
+    else:
+        check_complete(verdicts, list(spec.problem_ids), spec.n_samples, spec.label)
+        n = pd.Series(spec.n_samples, index=pd.Index(list(spec.problem_ids), name="problem_id"), name="n")
     v = verdicts.sort_values(["problem_id", "sample_idx"])
-    correct = v.groupby("problem_id")["correct"].sum().reindex(list(spec.problem_ids)).astype(int)
-    samples = Samples(spec, v, correct, responses, equal)
+    correct = v.groupby("problem_id")["correct"].sum().reindex(list(n.index)).astype(int)
+    samples = Samples(spec, v, correct, n, responses, equal)
     row: dict[str, Any] = {}
     for m in METRICS:
         if m.majority and equal is None:
@@ -430,7 +499,9 @@ def score(
         if list(values) != m.names(spec.ks):
             raise AssertionError(f"internal: computed {list(values)}, declared {m.names(spec.ks)}")
         row.update(values)
-    per_index = v.groupby("sample_idx")["correct"].mean().reindex(range(spec.n_samples))
+    most = spec.n_samples if spec.n_samples is not None else int(n.max())
+    # each index over the problems that have it (all of them unless imported)
+    per_index = v.groupby("sample_idx")["correct"].mean().reindex(range(most))
     details = {
         "per_sample_accuracy": [100.0 * float(x) for x in per_index],
         "per_problem_correct": {pid: int(c) for pid, c in correct.items()},

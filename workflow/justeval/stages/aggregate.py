@@ -29,7 +29,9 @@ def aggregate(
     verdicts: Annotated[str, Arg("the variant's verdicts file")],
     benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
     generations: Annotated[list[str], Arg("the generation shards (for maj@k's answers)")],
-    settings: Annotated[dict, Arg("N, k values, bootstrap, the clustering grader (JSON)")],
+    settings: Annotated[
+        dict, Arg("N (null: as imported), k values, bootstrap, the clustering grader (JSON)")
+    ],
     output: Annotated[str, Arg("metrics Parquet file (one row)")],
     details: Annotated[str, Arg("JSON file: the metrics and per-sample/problem details")],
 ) -> None:
@@ -59,12 +61,19 @@ def aggregate(
     )
     result = score(frame, spec, responses=responses["response"], equal=grader.equivalent)
     row = result.row
+    if spec.n_samples is None:  # as imported: the problems present, n_i samples each
+        fewest, most = row["min_samples"], row["n_samples"]
+        each = f"{most}" if fewest == most else f"{fewest}–{most}"
+        problems = f"{row['n_problems']} of {row['benchmark_problems']} problems"
+        at = f"N (as imported: {problems}, {each} samples each)"
+    else:
+        at = str(spec.n_samples)
     log.info(
-        "%s / %s / %s: mean@%d = %.2f%% (sampling ±%.2f, bootstrap %.2f–%.2f)",
+        "%s / %s / %s: mean@%s = %.2f%% (sampling ±%.2f, bootstrap %.2f–%.2f)",
         model,
         name,
         variant,
-        settings["n_samples"],
+        at,
         row["mean_at_n"],
         1.96 * row["sampling_se"],
         row["bootstrap_ci_low"],
