@@ -230,7 +230,7 @@ def test_a_justrl_output_file_is_its_own_benchmark(tmp_path):
     without a separate benchmark file: their prompts and golds are the benchmark."""
     import json
 
-    from justeval.stages.import_generations import samples
+    from justeval.stages.import_generations import read_and_match
 
     source = SATURN / "Saturn-7B__aime24.jsonl"
     lines = [json.loads(line) for line in source.read_text().splitlines()]
@@ -240,9 +240,9 @@ def test_a_justrl_output_file_is_its_own_benchmark(tmp_path):
     assert frame["problem"].tolist() == [rec["prompt"].strip() for rec in lines]
     assert frame["answer"].tolist() == [unwrap_gold(rec["answer"]) for rec in lines]
     assert frame["answer"].iloc[0] == "321"
-    got = samples(str(source), "justrl", frame, "AIME24", meta["layout"])
+    got, matching, *_ = read_and_match([str(source)], {"format": "auto"}, frame, "AIME24")
     assert got["problem_id"].tolist() == frame["problem_id"].tolist()
-    assert (got["sample_idx"] == 0).all()
+    assert (got["sample_idx"] == 0).all() and matching.counts() == {"id": 30, "exact": 0, "near": 0}
 
 
 def test_a_justrl_output_file_with_conflicting_lines_is_one_error(tmp_path):

@@ -26,9 +26,15 @@ def test_token_counts_come_from_the_named_tokenizer(tmp_path, tokenizer_dir):
     bench = tmp_path / "AIME24.parquet"
     write_parquet(frame, bench, BENCHMARK, meta)
     out = tmp_path / "shard-0.parquet"
-    settings = {"format": "justrl", "tokenizer": str(tokenizer_dir), "samples": [0, 1], "n_samples": 1}
+    settings = {"format": "justrl", "tokenizer": str(tokenizer_dir)}
+    files = {"imported": str(tmp_path / "imported.parquet"), "report_out": str(tmp_path / "imported.md")}
     import_generations(
-        source=str(SATURN), output=str(out), benchmark=str(bench), model="saturn-7b", settings=settings
+        sources=[str(SATURN)],
+        output=str(out),
+        benchmark=str(bench),
+        model="saturn-7b",
+        settings=settings,
+        **files,
     )
     gens = read_parquet(out)
     from transformers import AutoTokenizer
@@ -40,7 +46,12 @@ def test_token_counts_come_from_the_named_tokenizer(tmp_path, tokenizer_dir):
     # without a tokenizer nothing is made up: the counts stay empty
     settings = {**settings, "tokenizer": None}
     import_generations(
-        source=str(SATURN), output=str(out), benchmark=str(bench), model="saturn-7b", settings=settings
+        sources=[str(SATURN)],
+        output=str(out),
+        benchmark=str(bench),
+        model="saturn-7b",
+        settings=settings,
+        **files,
     )
     assert read_parquet(out)["completion_tokens"].isna().all()
 

@@ -1,12 +1,17 @@
 rule import_generations:
-    """Existing generations (JustRL's or Qwen2.5-Math's files) in the generation schema."""
+    """Released outputs of another harness (lighteval, SkyThought, NeMo-Skills, lm-eval,
+    OpenCompass, verl, MathArena, JustRL, Qwen2.5-Math, a named table) in the generation
+    schema, their problems matched to the benchmark's."""
     input:
-        source=import_file,
+        sources=import_files,
         benchmark=BENCHMARK_PATH,
     output:
-        generations=ensure(GENERATIONS_PATH, non_empty=True),
+        # one shard, whatever the files' N
+        generations=ensure(GENERATIONS_PATH.replace("{shard}", "0"), non_empty=True),
+        imported=IMPORTED_PATH,
+        report=IMPORT_REPORT_PATH,
     log:
-        f"{LOGS_DIR}/import_generations/{{model}}/{{benchmark}}/shard-{{shard}}.log",
+        f"{LOGS_DIR}/import_generations/{{model}}/{{benchmark}}.log",
     wildcard_constraints:
         model=IMPORTED_MODELS,
     conda:
@@ -14,7 +19,8 @@ rule import_generations:
     params:
         settings=PARAMS.import_generations,
     shell:
-        "python -m justeval import-generations {input.source:q} {output.generations:q}"
+        "python -m justeval import-generations {input.sources:q} --output {output.generations:q}"
+        " --imported {output.imported:q} --report {output.report:q}"
         " --benchmark {input.benchmark:q} --model {wildcards.model:q}"
         " --settings {params.settings:q} --log {log:q}"
 
@@ -22,8 +28,7 @@ rule import_generations:
 rule provided_verdicts:
     """The verdicts an imported file carries, as a grading variant of their own."""
     input:
-        source=import_file,
-        benchmark=BENCHMARK_PATH,
+        imported=IMPORTED_PATH,
         generations=generation_shards,
     output:
         verdicts=ensure(VERDICTS_PATH, non_empty=True),
@@ -37,6 +42,5 @@ rule provided_verdicts:
     params:
         code=PARAMS.provided_verdicts,
     shell:
-        "python -m justeval provided-verdicts {input.source:q} {output.verdicts:q}"
-        " --benchmark {input.benchmark:q} --generations {input.generations:q}"
-        " --variant {wildcards.variant:q} --log {log:q}"
+        "python -m justeval provided-verdicts {output.verdicts:q} --imported {input.imported:q}"
+        " --generations {input.generations:q} --variant {wildcards.variant:q} --log {log:q}"

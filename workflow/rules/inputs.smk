@@ -27,12 +27,12 @@ def model_manifest(wildcards):
     return _manifest_input(spec) if spec.local_weights else []
 
 
-def import_file(wildcards):
+def import_files(wildcards):
     return PLAN.models[wildcards.model].imported["files"][wildcards.benchmark]
 
 
 def _shards(pattern, wildcards):
-    n = PLAN.benchmarks[wildcards.benchmark].n_shards
+    n = PLAN.n_shards(wildcards.model, wildcards.benchmark)
     return expand(
         pattern,
         model=wildcards.model,
@@ -164,7 +164,7 @@ def engine_stats(wildcards=None):
     out = []
     for m, b in PLAN.pairs():
         if PLAN.models[m].generates:
-            n = PLAN.benchmarks[b].n_shards
+            n = PLAN.n_shards(m, b)
             out += expand(GENERATE_STATS_PATH, model=m, benchmark=b, shard=range(n))
         for v in PLAN.model_variants(m):
             if not PLAN.variants[v].provided:
@@ -185,7 +185,7 @@ def all_generations(wildcards=None):
             GENERATIONS_PATH,
             model=m,
             benchmark=b,
-            shard=range(PLAN.benchmarks[b].n_shards),
+            shard=range(PLAN.n_shards(m, b)),
         )
     ]
 

@@ -8,6 +8,9 @@ GENERATIONS_PATH = "results/{model}/{benchmark}/generations/shard-{shard}.parque
 RULE_GRADES_PATH = (
     "results/{model}/{benchmark}/{variant}/rule_grades/shard-{shard}.parquet"
 )
+# an import's samples' origin and own verdicts, and what was matched (import_generations)
+IMPORTED_PATH = "results/{model}/{benchmark}/imported.parquet"
+IMPORT_REPORT_PATH = "results/{model}/{benchmark}/imported.md"
 VERDICTS_PATH = "results/{model}/{benchmark}/{variant}/verdicts.parquet"
 AUDIT_MD_PATH = "results/{model}/{benchmark}/{variant}/verifier_audit.md"
 AUDIT_JSON_PATH = "results/{model}/{benchmark}/{variant}/verifier_audit.json"

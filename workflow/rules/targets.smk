@@ -30,8 +30,12 @@ def documented_outputs():
 def _pair_files(m, b):
     """Every file docs/outputs.md documents for one (model, benchmark)."""
     out = []
-    n = PLAN.benchmarks[b].n_shards
+    n = PLAN.n_shards(m, b)
     out += expand(GENERATIONS_PATH, model=m, benchmark=b, shard=range(n))
+    if PLAN.models[m].source == "import":
+        out += [
+            p.format(model=m, benchmark=b) for p in (IMPORTED_PATH, IMPORT_REPORT_PATH)
+        ]
     for v in PLAN.model_variants(m):
         if not PLAN.variants[v].provided:
             out += expand(

@@ -42,6 +42,10 @@ PROBLEMS = "problems"  # the problem set, not N, is the limit
 NOT_ESTIMABLE = "n/a"  # N = 1: the sampling variance is not estimable
 
 
+class UnevenSamples(DataError):
+    """Problems with different numbers of samples (an import holds what its file holds)."""
+
+
 def counts(verdicts: pd.DataFrame, label: str) -> tuple[pd.Series, int]:
     """Correct samples of each problem (in file order) and N, the samples per problem,
     which must be the same for every problem."""
@@ -51,7 +55,7 @@ def counts(verdicts: pd.DataFrame, label: str) -> tuple[pd.Series, int]:
         raise DataError(f"{label}: no verdicts")
     if sizes.nunique() != 1:
         odd = sizes[sizes != sizes.mode().iloc[0]]
-        raise DataError(
+        raise UnevenSamples(
             f"{label}: problem {odd.index[0]!r} has {odd.iloc[0]} samples, the others {sizes.mode().iloc[0]}"
         )
     correct = grouped.apply(lambda c: int(c.fillna(False).astype(bool).sum()))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from justeval.config.plan import Plan
 from justeval.config.schema import ConfigError, check_writable
+from justeval.io.parquet import DataError
 from justeval.sources.locations import BenchmarkError, check_pin
 
 
@@ -32,7 +33,9 @@ def check_before_jobs(
       part of the model's identity now, so its manifest and samples are redone (said);
     - local benchmark sources are fingerprinted by the rows they give (prepare_benchmark
       reruns when those change, not when the file is touched or changed beyond `limit`);
-    - sweep checkpoints still being written wait for a later call (said).
+    - sweep checkpoints still being written wait for a later call (said);
+    - an imported model whose files lack a verdict for some sample gets no `provided`
+      variant (said; the files are read once, then cached by size and mtime).
 
     ``prepared_benchmark`` is the path template of a prepared benchmark (``{benchmark}``);
     ``prepare_version`` the code version of prepare_benchmark (PARAMS has it).
@@ -52,7 +55,11 @@ def check_before_jobs(
                 f"config error: benchmarks[{i}].name: {name!r} is also a rule name; rename the benchmark"
             )
     plan.fingerprint_benchmarks(benchmark_cache_dir, prepare_version)
-    notes = [
+    try:  # the imports' own verdicts: read once, cached beside the benchmarks' row hashes
+        notes = plan.check_import_verdicts(Path(benchmark_cache_dir).parent / "imports")
+    except DataError as error:
+        raise ConfigError(f"config error: {error}") from None
+    notes += [
         f"model {model}: {', '.join(files[:5])} changed in place since the last run; "
         "its manifest and generations are redone"
         for model, files in plan.fingerprint_local_models(weights_cache_dir).items()

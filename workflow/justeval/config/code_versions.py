@@ -29,14 +29,18 @@ DECIDES: dict[str, tuple[str, tuple[str, ...]]] = {
     "generate": ("stages.generate", ()),
     "import_generations": (
         "stages.import_generations",
-        ("stages.import_generations", "sources.benchmarks", "grading.extract"),
+        (
+            "stages.import_generations",
+            "sources.released",
+            "analysis.problem_matching",
+            "analysis.contamination",
+            "grading.extract",
+        ),
     ),
     "rule_grade": ("stages.rule_grade", ("stages.rule_grade", "grading", "sources.benchmarks")),
     "model_grade": ("stages.model_grade", ("stages.model_grade", "metrics.verifier")),
-    "provided_verdicts": (
-        "stages.import_generations",
-        ("stages.import_generations", "sources.benchmarks", "grading.extract"),
-    ),
+    # the file's own verdicts, as import_generations matched and wrote them (an input)
+    "provided_verdicts": ("stages.import_generations", ("stages.import_generations",)),
     # maj@k groups answers with the variant's rule grader
     "aggregate": ("stages.aggregate", ("stages.aggregate", "metrics", "grading")),
     # the tables, comparisons and drill-down (which groups answers with the primary
@@ -118,7 +122,21 @@ UNTRACKED: dict[str, dict[str, str]] = {
     },
     **{
         stage: {"grading": "only grading.extract (listed) is used; the rest comes with the package import"}
-        for stage in ("prepare_benchmark", "import_generations", "provided_verdicts", "truncation")
+        for stage in ("prepare_benchmark", "truncation")
+    },
+    **{
+        stage: {
+            "grading": "only grading.extract (listed) is used; the rest comes with the package import",
+            "metrics.formatting": "how the import's report (imported.md) escapes text: never a sample",
+        }
+        for stage in ("import_generations",)
+    },
+    "provided_verdicts": {
+        **{
+            module: "reading and matching the files is import_generations' (imported.parquet is the input)"
+            for module in ("sources", "analysis", "grading")
+        },
+        "metrics.formatting": "how the import's report escapes text: never a verdict",
     },
 }
 

@@ -15,8 +15,18 @@ RESERVED_ALIASES = frozenset({"models", "logs", "runtime", "tables", "cache"})
 
 
 MODEL_SOURCES = ("hub", "path", "tiny", "import", "endpoint")
-# import formats that carry their own verdicts (for the `provided` grading variant)
-FORMATS_WITH_VERDICTS = ("qwen",)
+# import formats whose files carry their own verdicts (for the `provided` grading
+# variant; a file that turns out to hold none is an error of that variant's job)
+FORMATS_WITH_VERDICTS = (
+    "qwen",
+    "lighteval",
+    "skythought",
+    "nemo_skills",
+    "lm_eval",
+    "opencompass",
+    "verl",
+    "matharena",
+)
 
 
 @dataclass(frozen=True)
@@ -317,12 +327,7 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
         tiny["corpus"] = [str(c) for c in tiny["corpus"]]
     imported = None
     if source == "import":
-        imported = {"format": entry["import"]["format"], "files": dict(entry["import"]["files"])}
-        if entry["import"].get("tokenizer"):
-            imported["tokenizer"] = entry["import"]["tokenizer"]
-        for bench, path in imported["files"].items():
-            if not Path(path).expanduser().is_file():
-                raise ConfigError(f"config error: {where}.import.files.{bench}: no such file: {path}")
+        imported = _imported(entry["import"], f"{where}.import")
         if entry.get("generation"):
             raise ConfigError(f"config error: {where}.generation: an imported model is not sampled")
     return ModelSpec(
@@ -339,3 +344,36 @@ def model_spec(entry: dict, where: str) -> ModelSpec:
         run=entry.get("run"),
         published=entry.get("published"),
     )
+
+
+def _imported(section: dict, where: str) -> dict:
+    """An import's files (a list per benchmark, each checked), its format (``auto``
+    resolved now, from the first file's fields, so that params name the real one) and
+    its reader options."""
+    from justeval.io.parquet import DataError
+    from justeval.sources.released.registry import detect
+
+    files = {}
+    for bench, paths in section["files"].items():
+        paths = [paths] if isinstance(paths, str) else list(paths)
+        for path in paths:
+            if not Path(path).expanduser().is_file():
+                raise ConfigError(f"config error: {where}.files.{bench}: no such file: {path}")
+        files[bench] = [str(Path(p).expanduser()) for p in paths]
+    fmt = section.get("format", "auto")
+    if fmt == "auto":
+        found = {}
+        for bench, paths in files.items():
+            try:
+                found[bench] = detect(paths[0])
+            except DataError as exc:
+                raise ConfigError(f"config error: {where}.files.{bench}: {exc}") from None
+        if len(set(found.values())) > 1:
+            raise ConfigError(
+                f"config error: {where}.files: files of different formats {found}: name `format`"
+            )
+        fmt = next(iter(found.values()))
+    out = {"format": fmt, "files": files, "options": dict(section.get("options") or {})}
+    if section.get("tokenizer"):
+        out["tokenizer"] = section["tokenizer"]
+    return out

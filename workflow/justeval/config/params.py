@@ -85,15 +85,14 @@ class RuleParams:
         return canonical_json({"settings": settings, "samples": [start, stop]})
 
     def import_generations(self, wildcards) -> str:
+        """The format (resolved), the reader's options and the tokenizer: an import's N
+        and problems are what its files hold."""
         spec = self.plan.models[wildcards.model]
-        bench = self.plan.benchmarks[wildcards.benchmark]
-        start, stop = bench.shard_samples(int(wildcards.shard))
         return canonical_json(
             {
                 "format": spec.imported["format"],
+                "options": spec.imported["options"],
                 "tokenizer": spec.imported.get("tokenizer"),
-                "samples": [start, stop],
-                "n_samples": bench.n_samples,
                 "version": self.versions["import_generations"],
             }
         )
@@ -141,9 +140,11 @@ class RuleParams:
     def aggregate(self, wildcards) -> str:
         bench = self.plan.benchmarks[wildcards.benchmark]
         agg = self.config["aggregate"]
+        imported = self.plan.models[wildcards.model].source == "import"
         return canonical_json(
             {
-                "n_samples": bench.n_samples,
+                # an import: the problems its files cover, each with the samples it has
+                "n_samples": None if imported else bench.n_samples,
                 "pass_k": self.plan.pass_k(bench.name),
                 "bootstrap_samples": agg["bootstrap_samples"],
                 "seed": agg["seed"],

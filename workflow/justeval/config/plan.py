@@ -52,6 +52,8 @@ class Plan:
     project_dir: Path
     # a line for each sweep checkpoint left for a later call (still being written)
     waiting: list[str] = field(default_factory=list)
+    # imported models whose files lack a verdict for some sample (check_import_verdicts)
+    without_verdicts: set[str] = field(default_factory=set)
 
     @property
     def primary(self) -> Variant:
@@ -104,11 +106,45 @@ class Plan:
             return [b for b in self.benchmarks if b in spec.imported["files"]]
         return list(self.benchmarks)
 
+    def check_import_verdicts(self, cache_dir: str | Path) -> list[str]:
+        """Whether each imported model's files carry a verdict for every sample (the
+        `provided` variant needs them): read once, then cached by the files' sizes and
+        mtimes in ``cache_dir``. Returns a line for each model whose files do not."""
+        from justeval.sources.released.registry import carries_verdicts
+
+        if not any(v.provided for v in self.variants.values()):
+            return []
+        lines = []
+        for alias, spec in self.models.items():
+            if spec.source != "import" or not self._may_carry_verdicts(spec):
+                continue
+            for bench, paths in spec.imported["files"].items():
+                if bench not in self.benchmarks:
+                    continue
+                cache = Path(cache_dir) / f"{alias}--{bench}.json"
+                ok, why = carries_verdicts(paths, spec.imported["format"], spec.imported["options"], cache)
+                if not ok:
+                    self.without_verdicts.add(alias)
+                    lines.append(f"model {alias}: {why}; no `provided` variant for it")
+                    break
+        return lines
+
+    @staticmethod
+    def _may_carry_verdicts(spec: ModelSpec) -> bool:
+        return spec.imported["format"] in FORMATS_WITH_VERDICTS or "correct" in spec.imported["options"]
+
     def model_variants(self, model: str) -> list[str]:
-        """Grading variants that apply to a model (`provided` needs an import with verdicts)."""
+        """Grading variants that apply to a model (`provided` needs an import whose files
+        carry a verdict for every sample)."""
         spec = self.models[model]
-        has_verdicts = spec.source == "import" and spec.imported["format"] in FORMATS_WITH_VERDICTS
+        has_verdicts = (
+            spec.source == "import" and self._may_carry_verdicts(spec) and model not in self.without_verdicts
+        )
         return [v.name for v in self.variants.values() if not v.provided or has_verdicts]
+
+    def n_shards(self, model: str, benchmark: str) -> int:
+        """Generation shards of a pair: an import is one, whatever its N."""
+        return 1 if self.models[model].source == "import" else self.benchmarks[benchmark].n_shards
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(m, b) for m in self.models for b in self.model_benchmarks(m)]

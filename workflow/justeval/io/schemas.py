@@ -38,6 +38,20 @@ GENERATIONS = pa.schema(
     ]
 )
 
+# results/<model>/<benchmark>/imported.parquet: an imported sample's origin and the
+# verdict and answer the file itself carries (the `provided` variant's)
+IMPORTED = pa.schema(
+    [
+        ("problem_id", pa.string()),
+        ("sample_idx", pa.int32()),
+        ("source_file", pa.string()),  # the released file
+        ("source_row", pa.int64()),  # its record (0-based) in that file
+        ("source_id", pa.string()),  # the file's own problem id, as written; null if none
+        ("provided_correct", pa.bool_()),  # the file's own verdict; null if it has none
+        ("provided_answer", pa.string()),  # the file's own extracted answer; null if none
+    ]
+)
+
 # results/<model>/<benchmark>/rule_grades/shard-<k>.parquet: one row per sample
 RULE_GRADES = pa.schema(
     [

@@ -1,106 +1,162 @@
-"""Grade-only runs: existing generations converted into the pipeline's schema.
+"""Grade-only runs: the released outputs of other harnesses in the pipeline's schema.
 
-Two formats are read:
+``import_generations`` reads an output file (or several of one run: NeMo-Skills' one
+file per seed) with the readers of :mod:`justeval.sources.released` (lighteval,
+SkyThought, NeMo-Skills, lm-evaluation-harness, OpenCompass, verl, MathArena, JustRL,
+Qwen2.5-Math, or a generic table whose columns are named; ``auto`` recognises each by
+its fields), finds which benchmark problem each of the file's problems is
+(:mod:`justeval.analysis.problem_matching`: by id where the file's ids are the
+benchmark's, else by the problem's text, exact then near), and writes:
 
-``justrl``
-    JustRL's released outputs: one JSON object per line with ``example_id``,
-    ``prompt``, ``answer``, ``seed`` and ``response``, one line per (problem,
-    seed), one file per benchmark. ``example_id`` is the problem's row in the
-    benchmark (or its id); a problem's lines in file order are its samples.
-``qwen``
-    Qwen2.5-Math's evaluation harness: one line per problem with ``question``,
-    ``gt``, ``code`` (the list of responses), ``pred`` (its extracted answers)
-    and ``score`` (its verdicts), which the ``provided`` grading variant uses.
+* the generation shard: every sample of every matched problem, numbered 0..n-1 per
+  problem in file order (a file's N is what it holds, per problem);
+* ``imported.parquet``: each sample's origin (file, row, the file's own problem id) and
+  the verdict and answer the file carries, which the ``provided`` variant reads;
+* ``imported.md``: what was matched and how, every unmatched problem with the closest
+  benchmark problem, benchmark problems the file does not cover (the run is scored on
+  the n of P it covers), problems with fewer samples than the others.
+
+The file's ids are tried as the benchmark's ids as they are, with the benchmark's name in
+front (``AIME24-3``), and, for JustRL's and Qwen's row numbers, as the benchmark's row.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 
+from justeval.analysis.problem_matching import ID_SHARE, match_problems
 from justeval.command import Arg, command
 from justeval.io.identity import identity, variant_identity
-from justeval.io.parquet import DataError, read_metadata, read_parquet, read_shards, sort_like, write_parquet
-from justeval.io.schemas import BENCHMARK, GENERATIONS, VERDICTS
-from justeval.sources.benchmarks import problem_id_of
+from justeval.io.parquet import (
+    DataError,
+    read_metadata,
+    read_parquet,
+    read_shards,
+    write_parquet,
+    write_text_atomic,
+)
+from justeval.io.schemas import BENCHMARK, GENERATIONS, IMPORTED, VERDICTS
+from justeval.metrics.formatting import markdown, md_cell
+from justeval.sources.released.registry import detect, read_many
 
 log = logging.getLogger(__name__)
 
-
-def read_jsonl(path: str) -> list[dict]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError as exc:
-                    raise DataError(f"{path}: line {number}: not JSON ({exc})") from None
-    return rows
+ROW_NUMBERED = ("justrl", "qwen")  # formats whose numeric ids are the benchmark's rows
 
 
-def _require(record: dict, keys: list[str], path: str, number: int) -> None:
-    for key in keys:
-        if key not in record:
-            raise DataError(f"{path}: line {number}: no field {key!r}")
+def benchmark_ids(source_ids: pd.Series, bench_ids: list[str], name: str, fmt: str) -> tuple[pd.Series, str]:
+    """The file's ids as benchmark ids, by the first reading under which enough of the
+    file's distinct ids are the benchmark's (unchanged where none is)."""
+    known = set(bench_ids)
+    readings = {
+        "as written": lambda s: s,
+        f"as {name}-<id>": lambda s: f"{name}-{s}",
+    }
+    if fmt in ROW_NUMBERED:
+        readings["as the benchmark's row"] = lambda s: (
+            bench_ids[int(s)] if s.isdigit() and int(s) < len(bench_ids) else s
+        )
+    distinct = [s for s in dict.fromkeys(source_ids) if isinstance(s, str)]
+    for reading, how in readings.items():
+        if distinct and sum(how(s) in known for s in distinct) >= ID_SHARE * len(distinct):
+            return source_ids.map(lambda s, how=how: how(s) if isinstance(s, str) else s), reading
+    return source_ids, "not the benchmark's"
 
 
-def samples(
-    path: str, fmt: str, benchmark: pd.DataFrame, name: str, layout: str | None = None
-) -> pd.DataFrame:
-    """Every sample of an output file: problem_id, sample_idx, seed, response, and
-    the file's own verdict and extracted answer where it has them. ``layout`` is the
-    benchmark's source layout: ``justrl`` when it was prepared from such a file."""
-    self_sourced = layout == "justrl"
-    records = read_jsonl(path)
-    known = set(benchmark["problem_id"])
-    rows = []
-    if fmt == "qwen":
-        for number, rec in enumerate(records, 1):
-            _require(rec, ["code"], path, number)
-            pid = problem_id_of("qwen", name, number - 1, rec)
-            if pid not in known:
-                raise DataError(f"{path}: line {number}: problem {pid!r} is not in benchmark {name}")
-            scores = rec.get("score") or [None] * len(rec["code"])
-            preds = rec.get("pred") or [None] * len(rec["code"])
-            for idx, response in enumerate(rec["code"]):
-                rows.append(
-                    {"problem_id": pid, "sample_idx": idx, "seed": None, "response": response,
-                     "provided_correct": scores[idx], "provided_answer": preds[idx]}
-                )  # fmt: skip
-    elif fmt == "justrl":
-        ids = benchmark["problem_id"].tolist()
-        counts: dict[str, int] = {}
-        for number, rec in enumerate(records, 1):
-            _require(rec, ["example_id", "response"], path, number)
-            example = rec["example_id"]
-            if self_sourced:  # the benchmark was prepared from this kind of file: ids as there
-                pid = problem_id_of("justrl", name, number - 1, rec)
-                if pid not in known:
-                    raise DataError(
-                        f"{path}: line {number}: example_id {example!r} is not in benchmark {name}"
-                    )
-            elif isinstance(example, int) or (isinstance(example, str) and example.isdigit()):
-                if not 0 <= int(example) < len(ids):
-                    raise DataError(f"{path}: line {number}: example_id {example} is not a row of {name}")
-                pid = ids[int(example)]
-            elif example in known:
-                pid = example
-            else:
-                raise DataError(f"{path}: line {number}: example_id {example!r} is not in benchmark {name}")
-            idx = counts.get(pid, 0)
-            counts[pid] = idx + 1
-            rows.append(
-                {"problem_id": pid, "sample_idx": idx, "seed": rec.get("seed"), "response": rec["response"],
-                 "provided_correct": None, "provided_answer": None}
-            )  # fmt: skip
-    else:
-        raise DataError(f"unknown import format {fmt!r}")
-    return pd.DataFrame(rows)
+def read_and_match(sources: list[str], settings: dict, bench: pd.DataFrame, name: str):
+    """(samples with their benchmark problem ids, the matching, the format, the notes)."""
+    fmt = settings["format"]
+    fmt = detect(sources[0]) if fmt == "auto" else fmt
+    released = read_many(sources, fmt, **settings.get("options", {}))
+    rows = released.rows
+    ids, reading = benchmark_ids(rows["source_id"], bench["problem_id"].tolist(), name, fmt)
+    rows = rows.assign(file_id=rows["source_id"], source_id=ids)
+    problems = released_problems(rows)
+    matching = match_problems(problems[["source_id", "problem"]], bench[["problem_id", "problem"]])
+    key = problems["key"].tolist()
+    problem_of = dict(zip(key, matching.problem_ids(), strict=True))
+    # a benchmark problem several file problems matched: the samples of the first only
+    keep = {}
+    for k, pid in problem_of.items():
+        if isinstance(pid, str):
+            keep.setdefault(pid, k)
+    rows = rows.assign(key=_keys(rows))
+    rows = rows.assign(
+        problem_id=[problem_of[k] if keep.get(problem_of[k]) == k else None for k in rows["key"]]
+    )
+    notes = [f"format {fmt}; the file's ids read {reading}", *released.notes, *matching.notes]
+    return rows, matching, problems, fmt, notes, released.aggregate
+
+
+def _keys(rows: pd.DataFrame) -> list[tuple]:
+    return [
+        ("id", s) if isinstance(s, str) else ("text", p) if isinstance(p, str) else ("row", f, r)
+        for s, p, f, r in zip(
+            rows["source_id"], rows["problem"], rows["source_file"], rows["source_row"], strict=True
+        )
+    ]
+
+
+def released_problems(rows: pd.DataFrame) -> pd.DataFrame:
+    """The distinct problems of the rows, in file order, with their sample counts."""
+    keyed = rows.assign(key=_keys(rows))
+    first = keyed.drop_duplicates("key")
+    counts = keyed["key"].value_counts()
+    return first.assign(n_samples=first["key"].map(counts)).reset_index(drop=True)
+
+
+def report(
+    name: str, model: str, bench: pd.DataFrame, samples: pd.DataFrame, matching, problems, notes
+) -> str:
+    covered = samples["problem_id"].nunique()
+    per = samples.groupby("problem_id", sort=False)["sample_idx"].count()
+    counts = matching.counts()
+    lines = [
+        f"# {model} on {name}: what the imported file holds\n",
+        f"- {covered} of {len(bench)} benchmark problems covered, {len(samples)} samples "
+        f"({per.min() if len(per) else 0} to {per.max() if len(per) else 0} per problem).",
+        f"- Matched by {matching.mode}: " + ", ".join(f"{k} {n}" for k, n in counts.items())
+        + f"; {len(matching.unmatched)} of the file's {len(problems)} problems unmatched"
+        + (f" ({int(problems.loc[matching.unmatched.index, 'n_samples'].sum())} samples not scored)."
+           if len(matching.unmatched) else "."),
+        *(f"- {md_cell(n)}" for n in notes),
+        "",
+    ]  # fmt: skip
+    if len(per) and per.min() != per.max():
+        few = per[per < per.max()]
+        lines += [f"## Problems with fewer samples than the others ({len(few)})\n"]
+        lines += [markdown(few.rename("samples").reset_index()), ""]
+    if len(matching.unmatched):
+        unmatched = problems.loc[matching.unmatched.index, ["source_row", "file_id", "n_samples"]].assign(
+            problem=problems.loc[matching.unmatched.index, "problem"].map(
+                lambda t: md_cell(t, 120) if isinstance(t, str) else ""
+            ),
+            note=matching.unmatched["note"].map(lambda t: md_cell(t, 160)),
+        )
+        lines += [
+            f"## The file's problems no benchmark problem matched ({len(unmatched)})\n",
+            markdown(unmatched),
+            "",
+        ]
+    near = matching.matches[matching.matches["kind"] == "near"]
+    if len(near):
+        shown = near[["problem_id", "score"]].assign(
+            file_problem=problems.loc[near.index, "problem"].map(
+                lambda t: md_cell(t, 120) if isinstance(t, str) else ""
+            )
+        )
+        lines += [f"## Near matches, to check by eye ({len(near)})\n", markdown(shown), ""]
+    if len(matching.duplicates):
+        lines += ["## Benchmark problems several file problems matched (the first one's samples kept)\n"]
+        lines += [markdown(matching.duplicates[["problem_id", "source_id", "kind", "score"]]), ""]
+    if matching.missing and covered < len(bench):
+        shown = ", ".join(map(md_cell, matching.missing[:50])) + ("…" if len(matching.missing) > 50 else "")
+        lines += [f"Benchmark problems not covered ({len(bench) - covered}): {shown}", ""]
+    return "\n".join(lines)
 
 
 def count_tokens(responses: list[str], tokenizer: str | None) -> list[int] | None:
@@ -119,71 +175,73 @@ def count_tokens(responses: list[str], tokenizer: str | None) -> list[int] | Non
     return counts
 
 
-@command("import-generations", "existing outputs of another harness in the generation schema")
+@command("import-generations", "released outputs of another harness in the generation schema")
 def import_generations(
     *,
-    source: Annotated[str, Arg("JSON-lines output file (justrl or qwen format)", positional=True)],
-    output: Annotated[str, Arg("the generation shard to write", positional=True)],
+    sources: Annotated[list[str], Arg("the released output file(s) of one run", positional=True)],
+    output: Annotated[str, Arg("the generation shard to write")],
+    imported: Annotated[str, Arg("each sample's origin and the file's own verdict (Parquet)")],
+    report_out: Annotated[str, Arg("what was matched, what was not (.md)", flag="--report")],
     benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
     model: Annotated[str, Arg("model alias")],
-    settings: Annotated[dict, Arg("format, tokenizer, sample range and N (JSON)")],
+    settings: Annotated[dict, Arg("format, reader options, tokenizer (JSON)")],
 ) -> None:
     bench = read_parquet(benchmark, BENCHMARK)
-    meta = read_metadata(benchmark)
-    name = meta.get("benchmark", Path(benchmark).stem)
-    frame = samples(source, settings["format"], bench, name, meta.get("layout"))
-    n = settings["n_samples"]
-    per_problem = frame.groupby("problem_id")["sample_idx"].count()
-    wrong = per_problem[per_problem != n]
-    if len(wrong) or len(per_problem) != len(bench):
-        detail = (
-            f"problem {wrong.index[0]!r} has {int(wrong.iloc[0])}" if len(wrong) else "problems are missing"
-        )
+    name = read_metadata(benchmark).get("benchmark", Path(benchmark).stem)
+    rows, matching, problems, fmt, notes, aggregate = read_and_match(sources, settings, bench, name)
+    frame = rows[rows["problem_id"].notna()].copy()
+    if frame.empty:
         raise DataError(
-            f"{source}: {detail} samples; benchmark {name} has n_samples {n} and {len(bench)} problems"
+            f"{sources[0]}: none of the file's {len(problems)} problems is a problem of benchmark {name} "
+            f"(by id or by text; {matching.summary()})"
         )
-    start, stop = settings["samples"]
-    frame = frame[(frame["sample_idx"] >= start) & (frame["sample_idx"] < stop)]
-    frame = sort_like(frame, bench["problem_id"])
-    frame = frame.assign(
+    frame["sample_idx"] = frame.groupby("problem_id", sort=False).cumcount()
+    order = {pid: i for i, pid in enumerate(bench["problem_id"])}
+    frame = frame.sort_values(
+        ["problem_id", "sample_idx"], key=lambda c: c.map(order) if c.name == "problem_id" else c
+    )
+    frame = frame.reset_index(drop=True)
+    gens = frame[["problem_id", "sample_idx", "seed", "response"]].assign(
         prompt_tokens=None,
         completion_tokens=count_tokens(frame["response"].tolist(), settings.get("tokenizer")),
         finish_reason="unknown",
         model=model,
         settings_hash="imported",
     )
-    write_parquet(
-        frame.reset_index(drop=True),
-        output,
-        GENERATIONS,
-        metadata={
-            "stage": "import_generations",
-            "identity": identity(model, name),
-            "source": source,
-            "settings": settings,
-        },
-    )
-    log.info("imported %d samples of %s from %s", len(frame), name, source)
+    meta = {"stage": "import_generations", "identity": identity(model, name), "sources": sources}
+    meta |= {
+        "settings": settings,
+        "format": fmt,
+        "matching": matching.summary(),
+        "source_aggregate": aggregate,
+    }
+    write_parquet(gens, output, GENERATIONS, metadata=meta)
+    origin = frame.assign(source_file=frame["source_file"].astype(str), source_id=frame["file_id"])
+    write_parquet(origin[IMPORTED.names], imported, IMPORTED, metadata=meta)
+    write_text_atomic(report_out, report(name, model, bench, frame, matching, problems, notes))
+    log.info("%s: imported %d samples of %d problems (%s)", name, len(frame), frame["problem_id"].nunique(),
+             matching.summary())  # fmt: skip
 
 
 @command("provided-verdicts", "the verdicts an imported file carries, as final verdicts")
 def provided_verdicts(
     *,
-    source: Annotated[str, Arg("the imported output file", positional=True)],
+    imported: Annotated[str, Arg("the import's imported.parquet (each sample's own verdict)")],
     output: Annotated[str, Arg("the verdicts file to write", positional=True)],
-    benchmark: Annotated[str, Arg("the prepared benchmark (Parquet)")],
     generations: Annotated[list[str], Arg("the imported generation shards")],
     variant: Annotated[str, Arg("the `provided` grading variant's name")],
 ) -> None:
     """The verdicts the file carries, as final verdicts (no rule grader, no verifier)."""
-    bench = read_parquet(benchmark, BENCHMARK)
-    meta = read_metadata(benchmark)
-    name = meta.get("benchmark", Path(benchmark).stem)
     gens = read_shards(generations, GENERATIONS)
-    fmt = read_metadata(generations[0])["settings"]["format"]
-    frame = samples(source, fmt, bench, name, meta.get("layout"))
+    frame = read_parquet(imported, IMPORTED)
+    meta = read_metadata(imported)
     if frame["provided_correct"].isna().any():
-        raise DataError(f"{source}: the file carries no verdicts for every sample ({fmt} format)")
+        row = frame[frame["provided_correct"].isna()].iloc[0]
+        raise DataError(
+            f"{', '.join(meta.get('sources', []))}: the file carries no verdict for problem "
+            f"{row['problem_id']} sample {row['sample_idx']} ({meta.get('format')} format): a `provided` "
+            "variant needs one for every sample"
+        )
     gens = gens.assign(response_chars=gens["response"].map(lambda r: len(r) if isinstance(r, str) else 0))
     columns = ["problem_id", "sample_idx", "seed", "completion_tokens", "finish_reason", "response_chars"]
     merged = gens[columns].merge(
@@ -211,7 +269,7 @@ def provided_verdicts(
         metadata={
             "stage": "provided_verdicts",
             "identity": variant_identity(generations[0], variant),
-            "source": source,
+            "sources": meta.get("sources"),
         },
     )
-    log.info("%s: %d provided verdicts, %d correct", name, len(verdicts), int(correct.sum()))
+    log.info("%d provided verdicts, %d correct", len(verdicts), int(correct.sum()))

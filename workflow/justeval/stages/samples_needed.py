@@ -19,6 +19,7 @@ from justeval.analysis.samples import (
     ANY_N,
     NOT_ESTIMABLE,
     PROBLEMS,
+    UnevenSamples,
     counts,
     limit,
     needed_samples,
@@ -117,12 +118,18 @@ def samples_table(verdicts: list[str], settings: dict) -> pd.DataFrame:
     if not target > 0:
         raise ValueError(f"target_halfwidth must be positive, got {target}")
     data: dict[tuple[str, str, str], tuple[pd.Series, int]] = {}
+    uneven = []
     for path in verdicts:
         ident = file_identity(path)
         key = (ident["model"], ident["benchmark"], ident.get("variant", ""))
         if key in data:
             raise DataError(f"{path}: a second verdicts file of {ident}")
-        data[key] = counts(read_parquet(path, VERDICTS), path)
+        try:
+            data[key] = counts(read_parquet(path, VERDICTS), path)
+        except UnevenSamples as exc:  # an import: N per problem is what its file holds
+            uneven.append(
+                f"{md_cell(key[0])} on {md_cell(key[1])} ({key[2]}): {exc}".replace(f"{path}: ", "")
+            )
     models = row_order(settings.get("models"), [k[0] for k in data])
     benches = row_order(settings.get("benchmarks"), [k[1] for k in data])
     variants = row_order(settings.get("variants"), [k[2] for k in data])
@@ -143,6 +150,7 @@ def samples_table(verdicts: list[str], settings: dict) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS)
     for column in ("problems", "samples", "n_for_target"):
         frame[column] = frame[column].astype("Int64")
+    frame.attrs["uneven"] = uneven
     return frame
 
 
@@ -238,6 +246,9 @@ def page(frame: pd.DataFrame, settings: dict) -> str:
     lines = findings(frame, target)
     if lines:
         text.append("\n" + "\n".join(lines) + "\n")
+    if frame.attrs.get("uneven"):
+        text.append("\nNot estimated, problems with different numbers of samples (imports):\n")
+        text += [f"- {line}" for line in frame.attrs["uneven"]]
     return "\n".join(text)
 
 

@@ -216,11 +216,17 @@ def _disagreement_samples(verdicts, settings, limit: int = 20) -> list[str]:
             continue
         keys = ["problem_id", "sample_idx"]
         cols = keys + ["correct", "extracted_answer", "status"]
-        both = base[cols].merge(frame[keys + ["correct"]], on=keys, suffixes=("", "_v"))
-        for row in both[both["correct"] != both["correct_v"]].head(limit).itertuples():
+        both = base[cols].merge(
+            frame[keys + ["correct", "extracted_answer", "layer"]], on=keys, suffixes=("", "_v")
+        )
+        differ = both[both["correct"] != both["correct_v"]]
+        # an imported file's own verdicts (`provided`): every disagreement, to adjudicate
+        provided = bool(len(both)) and (both["layer"] == "provided").all()
+        for row in (differ if provided else differ.head(limit)).itertuples():
             out.append(
                 f"| {model} | {bench} | {variant} | {md_cell(row.problem_id)} #{row.sample_idx} "
-                f"| {md_cell(row.extracted_answer)} | {row.status} | {row.correct} | {row.correct_v} |"
+                f"| {md_cell(row.extracted_answer)} | {md_cell(row.extracted_answer_v)} | {row.status} "
+                f"| {row.correct} | {row.correct_v} |"
             )
     return out
 
@@ -274,11 +280,10 @@ def compare(
         samples = _disagreement_samples(verdicts, settings)
         if samples:
             text += (
-                "\n## Samples graded differently (up to 20 per model, benchmark and variant)\n\n"
-                "| model | benchmark | variant | sample | extracted answer | rule status "
-                "| primary correct | variant correct |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
-                + "\n".join(samples)
-                + "\n"
+                "\n## Samples graded differently (up to 20 per model, benchmark and variant; every one "
+                "against an imported file's own verdicts)\n\n"
+                "| model | benchmark | variant | sample | extracted answer | variant's answer | rule status "
+                "| primary correct | variant correct |\n" + "| --- " * 9 + "|\n" + "\n".join(samples) + "\n"
             )
     write_text_atomic(md_variants, text)
     write_text_atomic(csv_variants, variants.to_csv(index=False))
@@ -464,14 +469,34 @@ def provenance(
     write_text_atomic(output, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def _write_formats(frame: pd.DataFrame, paths: list[str], metadata: dict, caption: str = "") -> None:
+def coverage_notes(scores: pd.DataFrame) -> list[str]:
+    """A line for each (model, benchmark) scored on part of the benchmark or with
+    another number of samples per problem than its column says (imports)."""
+    if "benchmark_problems" not in scores.columns:
+        return []
+    lines = []
+    n_of = scores.drop_duplicates("benchmark").set_index("benchmark")["n_samples"].to_dict()
+    for r in scores.drop_duplicates(["model", "benchmark"]).itertuples():
+        partial = r.n_problems < r.benchmark_problems
+        if partial or r.n_samples != n_of[r.benchmark] or r.min_samples != r.n_samples:
+            n = f"{r.min_samples}–{r.n_samples}" if r.min_samples != r.n_samples else f"{r.n_samples}"
+            lines.append(
+                f"- {md_cell(r.model)} on {md_cell(r.benchmark)}: {r.n_problems} of {r.benchmark_problems} "
+                f"problems, N = {n} per problem (an import: what its file holds)"
+            )
+    return lines
+
+
+def _write_formats(
+    frame: pd.DataFrame, paths: list[str], metadata: dict, caption: str = "", notes: list[str] = ()
+) -> None:
     for path in paths:
         if path.endswith(".parquet"):
             write_parquet(frame, path, metadata=metadata)
         elif path.endswith(".csv"):
             write_text_atomic(path, frame.to_csv(index=False))
         elif path.endswith(".md"):
-            write_text_atomic(path, markdown(frame))
+            write_text_atomic(path, markdown(frame) + ("\n" + "\n".join(notes) + "\n" if notes else ""))
         elif path.endswith(".tex"):
             write_text_atomic(path, latex(frame, caption))
         else:
@@ -490,6 +515,7 @@ def table(
     models, benchmarks = list(settings["models"]), list(settings["benchmarks"])
     metadata = {"stage": "table", "settings": settings}
     accuracy_table_ = accuracy_table(frame, models, benchmarks, settings["variants"])
-    _write_formats(accuracy_table_, accuracy, metadata, caption="mean@N accuracy (%)")
+    notes = coverage_notes(frame)
+    _write_formats(accuracy_table_, accuracy, metadata, caption="mean@N accuracy (%)", notes=notes)
     _write_formats(scores_table(frame, models, benchmarks, settings["variants"]), scores_out, metadata)
     log.info("accuracy table:\n%s", markdown(accuracy_table_))

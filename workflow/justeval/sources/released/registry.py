@@ -130,3 +130,36 @@ def read_many(paths, fmt: str | None = None, **options) -> Released:
     frame = rows_frame(rows.to_dict("records")).assign(source_file=source_file.values)
     aggregate = {"files": aggregates} if aggregates else None
     return Released(frame, fmt, aggregate=aggregate, notes=notes)
+
+
+def carries_verdicts(paths, fmt: str, options: dict, cache: str | Path) -> tuple[bool, str]:
+    """(whether the files give every sample a verdict of their own, why not), read once
+    and cached in ``cache`` (a JSON file) by the files' paths, sizes and mtimes, the format
+    and the options."""
+    import json
+
+    from justeval.io.parquet import write_text_atomic
+
+    paths = [Path(p) for p in paths]
+    key = {
+        "files": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in paths],
+        "format": fmt,
+        "options": options,
+    }
+    cache = Path(cache)
+    try:
+        saved = json.loads(cache.read_text())
+        if saved.get("key") == key:
+            return bool(saved["ok"]), saved["why"]
+    except (OSError, ValueError, KeyError):
+        pass
+    rows = read_many(paths, fmt, **options).rows
+    missing = rows["provided_correct"].isna()
+    ok = not missing.any() and len(rows) > 0
+    why = (
+        ""
+        if ok
+        else f"{paths[0]}: {int(missing.sum())} of {len(rows)} samples carry no verdict of the file's own"
+    )
+    write_text_atomic(cache, json.dumps({"key": key, "ok": ok, "why": why}, sort_keys=True))
+    return ok, why
