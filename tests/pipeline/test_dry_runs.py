@@ -263,3 +263,14 @@ def test_a_benchmark_source_reruns_prepare_only_when_its_kept_rows_change(tmp_pa
     edit(1, " (edited)")
     assert planned_jobs(workdir, [configfile]) == {"prepare_benchmark": 1, "all": 1}
     assert prepared.read_bytes() == before  # a dry run wrote nothing
+
+
+def test_the_gallery_config_regrades_the_shared_real_outputs():
+    """imports/real-outputs.yaml: every file recognised (format auto) when the config is
+    read, one import per (model, file), no engine; the Qwen file's verdicts make its
+    `harness` variant, the Saturn files carry none."""
+    jobs = planned_jobs(ROOT, [ROOT / "imports" / "real-outputs.yaml"], "--forceall")
+    assert jobs["import_generations"] == 15
+    assert jobs["provided_verdicts"] == 1  # qwen2.5-math-7b on MATH-500
+    # no weights at all (model_grade jobs only pass the rule grades on: the verifier is off)
+    assert "generate" not in jobs and "download_model" not in jobs and "build_tiny_model" not in jobs

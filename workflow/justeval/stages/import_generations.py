@@ -115,10 +115,11 @@ def report(
     covered = samples["problem_id"].nunique()
     per = samples.groupby("problem_id", sort=False)["sample_idx"].count()
     counts = matching.counts()
+    low, high = (int(per.min()), int(per.max())) if len(per) else (0, 0)
     lines = [
         f"# {model} on {name}: what the imported file holds\n",
         f"- {covered} of {len(bench)} benchmark problems covered, {len(samples)} samples "
-        f"({per.min() if len(per) else 0} to {per.max() if len(per) else 0} per problem).",
+        f"(N = {low if low == high else f'{low} to {high}'} per problem).",
         f"- Matched by {matching.mode}: " + ", ".join(f"{k} {n}" for k, n in counts.items())
         + f"; {len(matching.unmatched)} of the file's {len(problems)} problems unmatched"
         + (f" ({int(problems.loc[matching.unmatched.index, 'n_samples'].sum())} samples not scored)."
