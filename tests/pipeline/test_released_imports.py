@@ -48,6 +48,7 @@ FILES = {
     "justrl": sorted(FIXTURES.glob("justrl/*/*.jsonl")),
 }
 QWEN = sorted(FIXTURES.glob("qwen/*.jsonl"))
+SATURN_AIME24 = BENCHMARKS.parent / "real-outputs" / "saturn-r1-distill" / "Saturn-7B__aime24.jsonl"
 WITH_VERDICTS = ["lighteval", "skythought", "nemo-skills", "lm-eval", "opencompass", "verl", "matharena"]
 
 
@@ -80,6 +81,8 @@ def run(tmp_path_factory):
         for name, paths in FILES.items()
     ]
     models.append({"name": "qwen-real", "import": {"files": {"AIME24": str(QWEN[0])}}})
+    # real long responses whose ids (aime24-0) are not the benchmark's (AIME24-0)
+    models.append({"name": "saturn-rekeyed", "import": {"files": {"AIME24": str(SATURN_AIME24)}}})
     generic = {"problem": "question", "response": "output", "correct": "ok", "sample": "n"}
     models.append(
         {
@@ -222,3 +225,19 @@ def test_a_file_no_format_recognises_is_one_line_naming_its_fields(run, tmp_path
     assert (
         "models[0].import.files.FIXTURE" in lines[0] and "q, a, text" in lines[0] and "lighteval" in lines[0]
     )
+
+
+def test_a_file_whose_ids_are_not_the_benchmarks_is_matched_by_text(run):
+    """Saturn-7B's 30 real AIME24 responses: ids `aime24-<k>` against the shared AIME24's
+    `AIME24-<k>` (another order of problems): every problem found by its text, each
+    response graded against the gold of the problem it answers."""
+    workdir, _ = run
+    report = (workdir / "results" / "saturn-rekeyed" / "AIME24" / "imported.md").read_text()
+    assert "- 30 of 30 benchmark problems covered, 30 samples (N = 1 per problem)." in report
+    assert "Matched by text: id 0, exact 30, near 0; 0 of the file's 30 problems unmatched." in report
+    mine = _imported(workdir, "saturn-rekeyed", "AIME24")
+    source = [json.loads(line) for line in SATURN_AIME24.open()]
+    bench = pd.read_parquet(workdir / "data" / "benchmarks" / "AIME24.parquet").set_index("problem_id")
+    gold_of_response = {r["response"]: r["answer"].lstrip("0") or "0" for r in source}
+    for row in mine.itertuples():  # the file's gold is the gold of the problem it was matched to
+        assert gold_of_response[row.response] == (bench.loc[row.problem_id, "answer"].lstrip("0") or "0")

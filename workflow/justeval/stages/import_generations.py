@@ -22,6 +22,7 @@ front (``AIME24-3``), and, for JustRL's and Qwen's row numbers, as the benchmark
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -190,6 +191,8 @@ def import_generations(
     bench = read_parquet(benchmark, BENCHMARK)
     name = read_metadata(benchmark).get("benchmark", Path(benchmark).stem)
     rows, matching, problems, fmt, notes, aggregate = read_and_match(sources, settings, bench, name)
+    if aggregate:  # what the source reports of itself, beside our figures
+        notes.append(f"the source reports: {json.dumps(aggregate, sort_keys=True)}")
     frame = rows[rows["problem_id"].notna()].copy()
     if frame.empty:
         raise DataError(
