@@ -138,12 +138,15 @@ def _frames():
                 "n_samples": n,
                 "sampling_ci_low": lo,
                 "sampling_ci_high": hi,
+                "n_problems": p,
+                "benchmark_problems": 30,
+                "min_samples": low,
             }
-            for m, b, v, n, lo, hi in [
-                ("a", "AIME24", "main", 4, 5.0, 20.0),
-                ("a", "MATH", "main", 2, 45.0, 55.0),
-                ("b", "AIME24", "main", 4, 30.0, 50.0),
-                ("a", "AIME24", "jr", 4, 4.0, 16.0),
+            for m, b, v, n, lo, hi, p, low in [
+                ("a", "AIME24", "main", 4, 5.0, 20.0, 30, 4),
+                ("a", "MATH", "main", 2, 45.0, 55.0, 12, 1),  # an import: 12 of 30 problems, N 1-2
+                ("b", "AIME24", "main", 4, 30.0, 50.0, 30, 4),
+                ("a", "AIME24", "jr", 4, 4.0, 16.0, 30, 4),
             ]
         ]
     )
@@ -206,6 +209,7 @@ def test_headline_cells_are_the_csv_with_interval_and_published_delta():
     b_aime = cells[1, "AIME24 (@4)"]
     assert "outside" not in b_aime["class"] and b_aime["texts"][1] == "Δ -1.00 vs 41.00 published"
     assert cells[1, "MATH (@2)"]["value"] is None and cells[1, "Avg"]["value"] is None  # missing: blank
+    assert cells[0, "MATH (@2)"]["texts"] == ["[45.00, 55.00]", "12 of 30 problems, N = 1–2"]
     # the second variant's column: its own interval, never the published Δ (that is the primary's)
     jr = cells[0, "AIME24 (@4) · jr"]
     assert jr["value"] == "10.00" and jr["texts"] == ["[4.00, 16.00]"]
@@ -277,6 +281,13 @@ def test_view_files_hold_every_sample_and_the_counts_of_answers():
         {"answer": "3", "count": 1, "graded": "incorrect"},
     ]
     assert 'data-problem-id="P-1" data-samples="3"' in files["index.html"]
+    assert "mean@N 66.67 %" in files["index.html"]  # (2/3 + 2/3) / 2
+    # an import that covers one problem of two: the other is listed as not in the file
+    part = verdicts[verdicts.problem_id == "P-0"].iloc[:2]
+    files = view_files(bench, part, generations, {"model": "m", "benchmark": "B", "variant": "main"})
+    assert "1 of 2 problems, 2 samples" in files["index.html"] and "mean@N 50.00 %" in files["index.html"]
+    assert 'data-problem-id="P-1" data-samples="0"' in files["index.html"]
+    assert "(not in the imported file)" in files["index.html"]
 
 
 def test_a_verdict_without_its_response_is_one_clear_error():

@@ -83,12 +83,17 @@ def summary_row(index: int, problem: pd.Series, samples: pd.DataFrame) -> str:
         f"{esc(a['answer'])}</span> ×{a['count']}"
         for a in answer_counts(samples)
     )
-    accuracy = 100 * float(samples["correct"].mean()) if len(samples) else float("nan")
+    if len(samples):
+        accuracy = 100 * float(samples["correct"].mean())
+        shown = f'<td class="num" data-value="{accuracy!r}">{accuracy:.2f}</td>'
+    else:  # an import that does not cover this problem
+        shown = '<td class="num" data-value="">–</td>'
+        answers = "(not in the imported file)"
     return (
         f'<tr class="problem" data-index="{index}" data-file="p/{index:04d}.js" '
         f'data-problem-id="{esc(problem["problem_id"])}" data-samples="{len(samples)}">'
         f"<td>{index}</td><td>{esc(problem['problem_id'])}</td><td><code>{esc(problem['answer'])}</code></td>"
-        f'<td class="num" data-value="{accuracy!r}">{accuracy:.2f}</td>'
+        f"{shown}"
         f'<td class="num" data-value="{len(samples)}">{len(samples)}</td>'
         f'<td class="answers" data-value="">{answers}</td></tr>'
     )
@@ -117,12 +122,17 @@ def view_files(
         files[f"p/{index:04d}.js"] = problem_file(index, problem, samples)
         rows.append(summary_row(index, problem, samples))
     title = f"{settings['model']} on {settings['benchmark']}"
-    accuracy = 100 * float(joined["correct"].mean()) if len(joined) else float("nan")
+    # mean@N: each problem weighs the same (an import may hold more samples of some)
+    accuracy = (
+        100 * float(joined.groupby("problem_id")["correct"].mean().mean()) if len(joined) else float("nan")
+    )
+    covered = joined["problem_id"].nunique()
+    problems = f"{len(bench)} problems" if covered == len(bench) else f"{covered} of {len(bench)} problems"
     body = (
         '<p class="meta"><a href="../../../index.html">← results</a></p>'
         f"<h1>{esc(title)}</h1>"
-        f'<p class="meta">{len(bench)} problems, {len(joined)} samples, grading variant '
-        f"<code>{esc(settings['variant'])}</code>; mean accuracy {accuracy:.2f} %. A click on a problem "
+        f'<p class="meta">{problems}, {len(joined)} samples, grading variant '
+        f"<code>{esc(settings['variant'])}</code>; mean@N {accuracy:.2f} %. A click on a problem "
         "shows its statement and every sample.</p>"
         '<table class="sortable" id="problems"><thead><tr><th>#</th><th>problem</th><th>gold</th>'
         "<th>accuracy (%)</th><th>samples</th><th>distinct extracted answers (green: graded correct)</th>"

@@ -89,6 +89,8 @@ def headline(accuracy: pd.DataFrame, scores: pd.DataFrame, published: pd.DataFra
             s = score_of.get((model, bench, variant))
             if s is not None and _finite(s.sampling_ci_low):
                 extra += f'<span class="ci">[{s.sampling_ci_low:.2f}, {s.sampling_ci_high:.2f}]</span>'
+            if s is not None and _finite(getattr(s, "benchmark_problems", None)):
+                extra += _coverage(s)
             p = pub_of.get((model, bench)) if variant == primary else None
             if p is not None and _finite(p.published):
                 outside = bool(p.published_outside_interval)
@@ -110,6 +112,16 @@ def headline(accuracy: pd.DataFrame, scores: pd.DataFrame, published: pd.DataFra
         "A click on a number opens the problems.</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _coverage(s) -> str:
+    """An import's cell: the part of the benchmark it covers and its N per problem."""
+    parts = []
+    if s.n_problems < s.benchmark_problems:
+        parts.append(f"{s.n_problems} of {s.benchmark_problems} problems")
+    if s.min_samples != s.n_samples:
+        parts.append(f"N = {s.min_samples}–{s.n_samples}")
+    return f'<span class="part">{esc(", ".join(parts))}</span>' if parts else ""
 
 
 def pass_at_k_charts(scores: pd.DataFrame, settings: dict) -> str:
