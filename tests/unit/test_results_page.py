@@ -314,3 +314,20 @@ def test_a_folder_is_written_whole_with_the_users_permissions(tmp_path):
         write_directory(target, {"index.html": None})
     assert (target / "index.html").read_text() == "new"  # a failed write leaves the old one
     assert [p.name for p in tmp_path.iterdir()] == ["view"]  # and no temp folder
+
+
+def test_one_sample_per_problem_shows_the_bootstrap_over_problems():
+    """N = 1 leaves no sampling variance to estimate (its SE is 0): the cell shows the
+    bootstrap interval over problems instead, marked b."""
+    accuracy = pd.DataFrame({"model": ["imp"], "AIME24 (@1)": [30.0], "Avg": [30.0]})
+    scores = pd.DataFrame(
+        [
+            {"model": "imp", "benchmark": "AIME24", "variant": "main", "n_samples": 1,
+             "sampling_ci_low": 30.0, "sampling_ci_high": 30.0,
+             "bootstrap_ci_low": 13.33, "bootstrap_ci_high": 46.67}
+        ]
+    )  # fmt: skip
+    parser = _Cells()
+    settings = {"models": {"imp": {}}, "benchmarks": {"AIME24": 32}, "variants": ["main"]}
+    parser.feed(headline(accuracy, scores, pd.DataFrame(), settings))
+    assert parser.cells[0]["value"] == "30.00" and parser.cells[0]["texts"] == ["[13.33, 46.67] b"]

@@ -87,7 +87,13 @@ def headline(accuracy: pd.DataFrame, scores: pd.DataFrame, published: pd.DataFra
             extra, cls = "", "num"
             bench, variant = where.get(column, (None, None))
             s = score_of.get((model, bench, variant))
-            if s is not None and _finite(s.sampling_ci_low):
+            if s is not None and s.n_samples < 2 and _finite(getattr(s, "bootstrap_ci_low", None)):
+                # one sample per problem: no sampling variance to estimate; the bootstrap
+                # over problems is the interval there is
+                low, high = s.bootstrap_ci_low, s.bootstrap_ci_high
+                boot = 'title="bootstrap over problems (N = 1)"'
+                extra += f'<span class="ci" {boot}>[{low:.2f}, {high:.2f}] b</span>'
+            elif s is not None and _finite(s.sampling_ci_low):
                 extra += f'<span class="ci">[{s.sampling_ci_low:.2f}, {s.sampling_ci_high:.2f}]</span>'
             if s is not None and _finite(getattr(s, "benchmark_problems", None)):
                 extra += _coverage(s)
@@ -108,7 +114,8 @@ def headline(accuracy: pd.DataFrame, scores: pd.DataFrame, published: pd.DataFra
     return (
         '<table class="sortable headline" id="accuracy">'
         "<caption>mean@N (%) by model and benchmark, Avg the unweighted mean over benchmarks; "
-        "under each: the 95 % sampling interval, and Δ against the published figure where one exists. "
+        "under each: the 95 % sampling interval (with one sample per problem, marked b: the "
+        "bootstrap over problems), and Δ against the published figure where one exists. "
         "A click on a number opens the problems.</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
@@ -139,7 +146,7 @@ def pass_at_k_charts(scores: pd.DataFrame, settings: dict) -> str:
             r["model"]: [(k, r[f"pass@{k}"]) for k in ks if _finite(r[f"pass@{k}"])]
             for _, r in rows.iterrows()
         }
-        if series:
+        if any(len(points) > 1 for points in series.values()):  # a curve, not one k
             charts.append(
                 line_chart(series, f"pass@k: {bench}", "k", "pass@k (%)", f"pass-at-k-{bench}", log2_x=True)
             )

@@ -103,7 +103,8 @@
     gold.appendChild(document.createTextNode("Gold answer: "));
     render(problem.gold, gold);
     detail.appendChild(gold);
-    detail.appendChild(el("p", "note", problem.samples.length + " samples; the final \\boxed{} the grader read is highlighted."));
+    var count = problem.samples.length === 1 ? "1 sample" : problem.samples.length + " samples";
+    detail.appendChild(el("p", "note", count + "; the final \\boxed{} the grader read is highlighted."));
     problem.samples.forEach(function (s) {
       var d = el("details", "sample " + (s.correct ? "correct" : "wrong"));
       d.setAttribute("data-sample-idx", String(s.sample_idx));
