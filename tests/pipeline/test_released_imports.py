@@ -203,6 +203,10 @@ def test_the_provided_variant_is_each_files_own_verdicts(run):
         both = main.merge(verdicts, on=["problem_id", "sample_idx"], suffixes=("", "_src"))
         for row in both[both["correct"] != both["correct_src"]].itertuples():
             assert f"| {model} | FIXTURE | source | {row.problem_id} #{row.sample_idx} |" in variants_md
+    # what a file reports of itself (SkyThought's summary, OpenCompass' results) beside ours
+    reported = variants_md.split("## What the imported files report of themselves", 1)[1]
+    line = {row.split("|")[1].strip(): row for row in reported.splitlines() if row.startswith("| ")}
+    assert "accuracy=0.6667" in line["skythought"] and "accuracy=50.0" in line["opencompass"]
     # JustRL's files carry no verdicts: no `provided` variant for that model
     assert ("justrl", "FIXTURE", "source") not in scores.index
     assert not (workdir / "results" / "justrl" / "FIXTURE" / "source").exists()

@@ -146,6 +146,15 @@ def benchmark_stepped_metrics(wildcards):
     return _primary_metrics(wildcards.benchmark, stepped_only=True)
 
 
+def all_imported(wildcards=None):
+    """Every import's imported.parquet (what each file reports of itself)."""
+    return [
+        IMPORTED_PATH.format(model=m, benchmark=b)
+        for m, b in PLAN.pairs()
+        if PLAN.models[m].source == "import"
+    ]
+
+
 def all_manifests(wildcards=None):
     return [
         MANIFEST_PATH.format(model=m)

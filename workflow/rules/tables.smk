@@ -34,6 +34,7 @@ rule compare:
         verdicts=all_verdicts,
         metrics=all_metrics,
         published=PUBLISHED_PATH,
+        imported=all_imported,
     output:
         published=report(
             COMPARISON_PATH.format(comparison="published", ext="md"),
@@ -59,7 +60,7 @@ rule compare:
         layout=PARAMS.layout,
     shell:
         "python -m justeval compare --verdicts {input.verdicts:q} --metrics {input.metrics:q}"
-        " --published {input.published:q} --settings {params.layout:q}"
+        " --published {input.published:q} --imported {input.imported:q} --settings {params.layout:q}"
         " --markdown {output.published:q} {output.paired:q} {output.variants:q}"
         " --csv {output.csv:q} --log {log:q}"
 

@@ -240,6 +240,7 @@ def compare(
     settings: Annotated[dict, Arg("the run's layout (JSON)", parse=layout)],
     markdown_out: Annotated[list[str], Arg("published, paired, variants (.md)", flag="--markdown", nargs=3)],
     csv_out: Annotated[list[str], Arg("published, paired, variants (.csv)", flag="--csv", nargs=3)],
+    imported: Annotated[list[str], Arg("every import's imported.parquet (what each file reports)")] = (),
 ) -> None:
     """Writes the published, paired and variants comparisons (in that order)."""
     verdicts = load_verdicts(verdicts)
@@ -285,8 +286,50 @@ def compare(
                 "| model | benchmark | variant | sample | extracted answer | variant's answer | rule status "
                 "| primary correct | variant correct |\n" + "| --- " * 9 + "|\n" + "\n".join(samples) + "\n"
             )
+    text += self_reported(imported, metrics, settings)
     write_text_atomic(md_variants, text)
     write_text_atomic(csv_variants, variants.to_csv(index=False))
+
+
+def self_reported(imported: list[str], metrics: pd.DataFrame, settings: dict) -> str:
+    """What imported files report of themselves (an accuracy in a results file, a
+    summary), beside our mean@N of the same file's samples and the mean of the file's own
+    per-sample verdicts where a `provided` variant has them."""
+    rows = []
+    mean = (
+        {(r.model, r.benchmark, r.variant): r.mean_at_n for r in metrics.itertuples()} if len(metrics) else {}
+    )
+    primary = settings["variants"][0]
+    for path in imported:
+        meta = read_metadata(path)
+        reported = meta.get("source_aggregate")
+        if not reported:
+            continue
+        model, bench = meta["identity"]["model"], meta["identity"]["benchmark"]
+        own = [v for v in settings["variants"][1:] if (model, bench, v) in mean]
+        rows.append(
+            {
+                "model": model,
+                "benchmark": bench,
+                "the file reports": "; ".join(
+                    ", ".join(
+                        f"{k}={json.dumps(v, sort_keys=True)}"
+                        for k, v in sorted(entry.items())
+                        if k != "file"
+                    )
+                    for entry in reported.get("files", [reported])
+                ),
+                f"ours ({primary}), mean@N %": mean.get((model, bench, primary)),
+                "its own verdicts, mean@N %": mean.get((model, bench, own[0])) if own else None,
+            }
+        )
+    if not rows:
+        return ""
+    return (
+        "\n## What the imported files report of themselves\n\n"
+        "As the files (or their results files) give it, in their own units; ours are over the "
+        "problems matched to the benchmark.\n\n" + markdown(pd.DataFrame(rows)) + "\n"
+    )
 
 
 # ---------------------------------------------------------------- sweeps
