@@ -141,6 +141,13 @@ def column_label(benchmark: str, n: int, variant: str, primary: str) -> str:
     return label if variant == primary else f"{label} · {variant}"
 
 
+def column_samples(scores: pd.DataFrame) -> dict[str, int]:
+    """The N each benchmark's accuracy column says (``AIME24 (@32)``): its first row's."""
+    if scores.empty:
+        return {}
+    return scores.drop_duplicates("benchmark").set_index("benchmark")["n_samples"].to_dict()
+
+
 def accuracy_table(
     scores: pd.DataFrame, models: list[str], benchmarks: list[str], variants: list[str] | None = None
 ) -> pd.DataFrame:
@@ -154,7 +161,7 @@ def accuracy_table(
         scores = scores.assign(variant="main")
     variants = variants or list(dict.fromkeys(scores["variant"]))
     primary = variants[0]
-    n_of = scores.drop_duplicates("benchmark").set_index("benchmark")["n_samples"].to_dict()
+    n_of = column_samples(scores)
     out = pd.DataFrame({"model": models})
     for variant in variants:
         part = scores[scores["variant"] == variant]

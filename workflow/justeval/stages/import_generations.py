@@ -42,6 +42,7 @@ from justeval.io.parquet import (
 )
 from justeval.io.schemas import BENCHMARK, GENERATIONS, IMPORTED, VERDICTS
 from justeval.metrics.formatting import markdown, md_cell
+from justeval.sources.released.common import problem_key
 from justeval.sources.released.registry import detect, read_many
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def read_and_match(sources: list[str], settings: dict, bench: pd.DataFrame, name
     rows = released.rows
     ids, reading = benchmark_ids(rows["source_id"], bench["problem_id"].tolist(), name, fmt)
     rows = rows.assign(file_id=rows["source_id"], source_id=ids)
+    rows = rows.assign(key=_keys(rows))
     problems = released_problems(rows)
     matching = match_problems(problems[["source_id", "problem"]], bench[["problem_id", "problem"]])
     key = problems["key"].tolist()
@@ -85,7 +87,6 @@ def read_and_match(sources: list[str], settings: dict, bench: pd.DataFrame, name
     for k, pid in problem_of.items():
         if isinstance(pid, str):
             keep.setdefault(pid, k)
-    rows = rows.assign(key=_keys(rows))
     rows = rows.assign(
         problem_id=[problem_of[k] if keep.get(problem_of[k]) == k else None for k in rows["key"]]
     )
@@ -94,19 +95,16 @@ def read_and_match(sources: list[str], settings: dict, bench: pd.DataFrame, name
 
 
 def _keys(rows: pd.DataFrame) -> list[tuple]:
-    return [
-        ("id", s) if isinstance(s, str) else ("text", p) if isinstance(p, str) else ("row", f, r)
-        for s, p, f, r in zip(
-            rows["source_id"], rows["problem"], rows["source_file"], rows["source_row"], strict=True
-        )
-    ]
+    """Which problem each row is a sample of, as the readers decide it (the ids as read
+    against the benchmark)."""
+    columns = (rows["source_id"], rows["problem"], rows["source_file"], rows["source_row"])
+    return [problem_key(s, p, (f, r)) for s, p, f, r in zip(*columns, strict=True)]
 
 
 def released_problems(rows: pd.DataFrame) -> pd.DataFrame:
-    """The distinct problems of the rows, in file order, with their sample counts."""
-    keyed = rows.assign(key=_keys(rows))
-    first = keyed.drop_duplicates("key")
-    counts = keyed["key"].value_counts()
+    """The distinct problems of the keyed rows, in file order, with their sample counts."""
+    first = rows.drop_duplicates("key")
+    counts = rows["key"].value_counts()
     return first.assign(n_samples=first["key"].map(counts)).reset_index(drop=True)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from justeval.command import Arg, command, layout
 from justeval.io.parquet import DataError, write_text_atomic
-from justeval.metrics.formatting import column_label
+from justeval.metrics.formatting import column_label, column_samples
 from justeval.page.html import document, esc, sort_key, table
 from justeval.page.svg import line_chart
 
@@ -66,11 +66,7 @@ def headline(accuracy: pd.DataFrame, scores: pd.DataFrame, published: pd.DataFra
     """The accuracy table, each cell with its interval and Δ against the published figure."""
     variants = settings["variants"]
     primary = variants[0]
-    n_of = (
-        scores.drop_duplicates("benchmark").set_index("benchmark")["n_samples"].to_dict()
-        if len(scores)
-        else {}
-    )
+    n_of = column_samples(scores)
     where: dict[str, tuple[str, str]] = {}
     for variant in variants:
         for bench in settings["benchmarks"]:

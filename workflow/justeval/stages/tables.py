@@ -23,6 +23,7 @@ from justeval.io.schemas import BENCHMARK, VERDICTS
 from justeval.metrics.formatting import (
     accuracy_table,
     checkpoint_runs,
+    column_samples,
     latex,
     markdown,
     md_cell,
@@ -518,7 +519,7 @@ def coverage_notes(scores: pd.DataFrame) -> list[str]:
     if "benchmark_problems" not in scores.columns:
         return []
     lines = []
-    n_of = scores.drop_duplicates("benchmark").set_index("benchmark")["n_samples"].to_dict()
+    n_of = column_samples(scores)
     for r in scores.drop_duplicates(["model", "benchmark"]).itertuples():
         partial = r.n_problems < r.benchmark_problems
         if partial or r.n_samples != n_of[r.benchmark] or r.min_samples != r.n_samples:
